@@ -1,0 +1,113 @@
+using System;
+using System.Runtime.InteropServices;
+using MSBuild.Jobserver.Posix;
+using MSBuild.Jobserver.Windows;
+
+namespace MSBuild.Jobserver.Protocol;
+
+/// <summary>
+/// A jobserver this process owns: a pool of tokens that tools (make, cargo, rustc, our own clients) take from and give
+/// back. On POSIX a private FIFO (<c>fifo:PATH</c>), on Windows a named semaphore. The owner keeps it open for its whole
+/// life and, at <see cref="Close"/>, counts what came back.
+/// </summary>
+public abstract class JobTokenPool : IDisposable
+{
+    /// <summary>The largest pool: every token must fit in the FIFO's buffer at once (64 KiB on Linux, less elsewhere).</summary>
+    public const int MaxTokens = 4096;
+
+    private readonly object _gate = new();
+    private PoolCloseReport? _closed;
+
+    private protected JobTokenPool(JobserverAuth auth, int size, string? directory, PipeIdentity? identity)
+    {
+        Auth = auth;
+        Size = size;
+        Directory = directory;
+        Identity = identity;
+    }
+
+    /// <summary>What to advertise in <c>--jobserver-auth=</c>: <c>fifo:PATH</c> on POSIX, the semaphore name on Windows.</summary>
+    public JobserverAuth Auth { get; }
+
+    /// <summary>How many tokens the pool was created with.</summary>
+    public int Size { get; }
+
+    /// <summary>The private per-pool directory that holds the FIFO (POSIX); null on Windows.</summary>
+    public string? Directory { get; }
+
+    /// <summary>The FIFO's (st_dev, st_ino) (POSIX), for <see cref="JobserverClient.ConnectToValidated"/>; null on Windows.</summary>
+    public PipeIdentity? Identity { get; }
+
+    /// <summary>
+    /// Creates a pool holding <paramref name="tokens"/> tokens. On POSIX the FIFO lives in a private directory under
+    /// <c>$XDG_RUNTIME_DIR</c> (when it is set and private) or the temporary directory.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tokens"/> is not between 1 and <see cref="MaxTokens"/>.</exception>
+    /// <exception cref="JobserverException">The pool cannot be created here; the message says why.</exception>
+    public static JobTokenPool Create(int tokens) => CreateCore(tokens, null);
+
+    /// <summary>
+    /// Like <see cref="Create(int)"/>, with the FIFO's per-user directory made inside <paramref name="parentDirectory"/>
+    /// (POSIX; ignored on Windows).
+    /// </summary>
+    public static JobTokenPool Create(int tokens, string parentDirectory) =>
+        CreateCore(tokens, parentDirectory ?? throw new ArgumentNullException(nameof(parentDirectory)));
+
+    /// <summary>
+    /// Counts the tokens in the pool right now by taking them all and writing the same bytes back. Tokens held by
+    /// clients are not counted; a client that finds the pool empty meanwhile simply waits a moment.
+    /// </summary>
+    public int CountAvailable()
+    {
+        lock (_gate)
+        {
+            if (_closed is not null)
+            {
+                throw new ObjectDisposedException(GetType().Name, "The jobserver pool is closed.");
+            }
+
+            return CountAvailableCore();
+        }
+    }
+
+    /// <summary>
+    /// Takes every token left, compares the count with <see cref="Size"/>, closes the pool and removes its FIFO and
+    /// directory. Later calls return the same report.
+    /// </summary>
+    public PoolCloseReport Close()
+    {
+        lock (_gate)
+        {
+            return _closed ??= new PoolCloseReport(Size, CloseCore());
+        }
+    }
+
+    /// <summary>Same as <see cref="Close"/>.</summary>
+    public void Dispose()
+    {
+        Close();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Counts the tokens in the pool and puts them back.</summary>
+    private protected abstract int CountAvailableCore();
+
+    /// <summary>Drains and counts the tokens, then releases everything the pool owns; called once.</summary>
+    private protected abstract int CloseCore();
+
+    private static JobTokenPool CreateCore(int tokens, string? parentDirectory)
+    {
+        if (tokens < 1 || tokens > MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + MaxTokens + " tokens.");
+        }
+
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+        {
+            return new WindowsJobTokenPool(tokens);
+        }
+
+        PosixCalls.EnsureAvailable();
+        return PosixJobTokenPool.CreatePool(tokens, parentDirectory);
+    }
+}

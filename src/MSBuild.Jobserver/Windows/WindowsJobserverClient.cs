@@ -1,0 +1,52 @@
+using System;
+using System.Threading;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Windows;
+
+/// <summary>A client on a named semaphore. A token is one count of the semaphore; its byte value is unused.</summary>
+#if NET
+[System.Runtime.Versioning.SupportedOSPlatform("windows")]
+#endif
+internal sealed class WindowsJobserverClient : JobserverClient
+{
+    private const byte Token = (byte)'+';
+    private readonly Semaphore _semaphore;
+
+    public WindowsJobserverClient(JobserverAuth auth)
+        : base(auth, null) => _semaphore = WindowsJobserver.Open(auth.Name!, auth.Name!);
+
+    public static (int Index, JobToken Token) AcquireFirst(WindowsJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
+    {
+        // WaitAny prefers the lowest index, so a token that is available wins over a cancellation that is not yet seen.
+        var handles = new WaitHandle[clients.Length + 1];
+        for (var i = 0; i < clients.Length; i++)
+        {
+            handles[i] = clients[i]._semaphore;
+        }
+
+        handles[clients.Length] = cancellationToken.WaitHandle;
+        var index = WaitHandle.WaitAny(handles, RemainingMilliseconds(deadline));
+        if (index == WaitHandle.WaitTimeout)
+        {
+            throw new TimeoutException("No jobserver token became available in time.");
+        }
+
+        if (index == clients.Length)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        return (index, new JobToken(Token));
+    }
+
+    public override void Release(JobToken token) => _semaphore.Release();
+
+    private protected override bool TryTake(out JobToken token)
+    {
+        token = new JobToken(Token);
+        return _semaphore.WaitOne(0);
+    }
+
+    private protected override void Dispose(bool disposing) => _semaphore.Dispose();
+}
