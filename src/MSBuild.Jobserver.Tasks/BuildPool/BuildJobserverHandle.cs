@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Tasks.BuildPool;
+
+/// <summary>What the build's jobserver is: ours, one inherited from make, or none.</summary>
+internal enum BuildJobserverMode
+{
+    /// <summary>No pool: one slot, disabled, or the platform cannot run one. Tools run as stock Exec runs them.</summary>
+    None,
+
+    /// <summary>The build created its own pool of <see cref="BuildJobserverHandle.Slots"/> tokens.</summary>
+    Owned,
+
+    /// <summary>The build joined a valid jobserver inherited from make or cargo.</summary>
+    Inherited,
+}
+
+/// <summary>
+/// Everything a node needs to use the build's jobserver, as the entry process describes it. It travels between
+/// processes as an MSBuild item (the rendezvous target's output), so it is flat strings.
+/// </summary>
+internal sealed class BuildJobserverHandle
+{
+    /// <summary>A fresh build-wide identity; tokens from another build are refused by it.</summary>
+    public string Nonce { get; init; } = "";
+
+    /// <summary>Owned, inherited or none.</summary>
+    public BuildJobserverMode Mode { get; init; }
+
+    /// <summary>Tokens in the pool (owned) or the -j advertised by the parent (inherited).</summary>
+    public int Slots { get; init; }
+
+    /// <summary>The pool to take tools' tokens from and hand to children: our FIFO, the parent's FIFO, or
+    /// <c>/proc/&lt;owner&gt;/fd/&lt;n&gt;</c> for a parent's anonymous pipe; the semaphore name on Windows.</summary>
+    public string PoolPath { get; init; } = "";
+
+    /// <summary>The pipe <see cref="PoolPath"/> must be (POSIX); checked before any byte is read.</summary>
+    public PipeIdentity? PoolIdentity { get; init; }
+
+    /// <summary>Inherited mode: the build-local pool holding the entry process's implicit slot.</summary>
+    public string LocalPath { get; init; } = "";
+
+    /// <summary>The identity of <see cref="LocalPath"/>.</summary>
+    public PipeIdentity? LocalIdentity { get; init; }
+
+    /// <summary>The private directory of our pool(s): events for the summary and the trace live there.</summary>
+    public string Directory { get; init; } = "";
+
+    /// <summary>The entry process that owns the pool.</summary>
+    public int OwnerProcessId { get; init; }
+
+    /// <summary>True when an inherited MAKEFLAGS value was rejected: children must not see it.</summary>
+    public bool InheritedRejected { get; init; }
+
+    /// <summary>Why there is no pool (mode None), for the log.</summary>
+    public string Reason { get; init; } = "";
+
+    /// <summary>The handle as the rendezvous target returns it.</summary>
+    public ITaskItem ToItem()
+    {
+        var item = new TaskItem(Nonce);
+        item.SetMetadata(nameof(Mode), Mode.ToString());
+        item.SetMetadata(nameof(Slots), Slots.ToString(CultureInfo.InvariantCulture));
+        item.SetMetadata(nameof(PoolPath), PoolPath);
+        item.SetMetadata(nameof(PoolIdentity), PoolIdentity?.ToString() ?? "");
+        item.SetMetadata(nameof(LocalPath), LocalPath);
+        item.SetMetadata(nameof(LocalIdentity), LocalIdentity?.ToString() ?? "");
+        item.SetMetadata(nameof(Directory), Directory);
+        item.SetMetadata(nameof(OwnerProcessId), OwnerProcessId.ToString(CultureInfo.InvariantCulture));
+        item.SetMetadata(nameof(InheritedRejected), InheritedRejected ? "true" : "false");
+        item.SetMetadata(nameof(Reason), Reason);
+        return item;
+    }
+
+    /// <summary>Reads what <see cref="ToItem"/> wrote; throws <see cref="FormatException"/> on anything else.</summary>
+    public static BuildJobserverHandle FromItem(ITaskItem item)
+    {
+        static PipeIdentity? Identity(string text) =>
+            text.Length == 0 ? null : PipeIdentity.TryParse(text, out var id) ? id : throw new FormatException("Bad pipe identity '" + text + "'.");
+
+        if (!Enum.TryParse(item.GetMetadata(nameof(Mode)), out BuildJobserverMode mode)
+            || !int.TryParse(item.GetMetadata(nameof(Slots)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var slots)
+            || !int.TryParse(item.GetMetadata(nameof(OwnerProcessId)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var owner))
+        {
+            throw new FormatException("The jobserver rendezvous returned an item this version does not understand: '" + item.ItemSpec + "'.");
+        }
+
+        return new BuildJobserverHandle
+        {
+            Nonce = item.ItemSpec,
+            Mode = mode,
+            Slots = slots,
+            PoolPath = item.GetMetadata(nameof(PoolPath)),
+            PoolIdentity = Identity(item.GetMetadata(nameof(PoolIdentity))),
+            LocalPath = item.GetMetadata(nameof(LocalPath)),
+            LocalIdentity = Identity(item.GetMetadata(nameof(LocalIdentity))),
+            Directory = item.GetMetadata(nameof(Directory)),
+            OwnerProcessId = owner,
+            InheritedRejected = string.Equals(item.GetMetadata(nameof(InheritedRejected)), "true", StringComparison.OrdinalIgnoreCase),
+            Reason = item.GetMetadata(nameof(Reason)),
+        };
+    }
+
+    /// <summary>The handle of a build without a pool.</summary>
+    public static BuildJobserverHandle None(string reason, bool inheritedRejected) => new()
+    {
+        Nonce = Guid.NewGuid().ToString("N"),
+        Mode = BuildJobserverMode.None,
+        Slots = 1,
+        OwnerProcessId = ProcessInfo.CurrentId,
+        InheritedRejected = inheritedRejected,
+        Reason = reason,
+    };
+
+}

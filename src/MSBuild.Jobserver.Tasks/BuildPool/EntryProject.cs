@@ -1,0 +1,56 @@
+using System;
+using System.IO;
+using System.Linq;
+
+namespace MSBuild.Jobserver.Tasks.BuildPool;
+
+/// <summary>
+/// The project the build was started on, read from the entry process's command line (or, like MSBuild does,
+/// the one project file in the current directory). The end-of-build summary is logged when it finishes,
+/// because a task has no other moment at which the whole build is known to be over.
+/// </summary>
+internal static class EntryProject
+{
+    private static readonly Lazy<string?> Path = new(Find);
+
+    /// <summary>True when <paramref name="projectFullPath"/> is the project the build was started on.</summary>
+    public static bool Is(string projectFullPath) =>
+        Path.Value is { } entry && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
+
+    private static string? Find()
+    {
+        foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
+        {
+            if (arg.StartsWith("-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (IsProjectFile(arg) && File.Exists(arg))
+            {
+                return System.IO.Path.GetFullPath(arg);
+            }
+
+            if (Directory.Exists(arg) && SingleProjectIn(arg) is { } inDirectory)
+            {
+                return inDirectory;
+            }
+        }
+
+        return SingleProjectIn(Environment.CurrentDirectory);
+    }
+
+    private static string? SingleProjectIn(string directory)
+    {
+        var projects = Directory.EnumerateFiles(directory).Where(IsProjectFile).Take(2).ToList();
+        return projects.Count == 1 ? System.IO.Path.GetFullPath(projects[0]) : null;
+    }
+
+    private static bool IsProjectFile(string path)
+    {
+        var extension = System.IO.Path.GetExtension(path);
+        return extension.EndsWith("proj", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(extension, ".sln", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(extension, ".slnx", StringComparison.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,45 @@
+using System;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+
+namespace MSBuild.Jobserver.Tasks.BuildPool;
+
+/// <summary>What every task that takes tokens does first: find the build's pool and connect to it.</summary>
+internal static class JobserverTaskSupport
+{
+    /// <summary>
+    /// The connected node view, or null when this build has no usable pool here (the reason is logged once per
+    /// process); the task then runs its work without a token.
+    /// </summary>
+    public static NodeJobserver? TryGetConnectedNode(Task task, ProjectJobserverSettings settings)
+    {
+        NodeJobserver node;
+        try
+        {
+            node = NodeJobserver.Get(task.BuildEngine, settings.Slots);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            JobserverLog.Warning(task.Log, DiagnosticCode.RendezvousFailed, ex.Message + " This task runs without a jobserver token.");
+            return null;
+        }
+
+        if (node.Handle.Mode == BuildJobserverMode.None)
+        {
+            return null;
+        }
+
+        if (!node.TryConnect(out var problem))
+        {
+            if (node.FirstConnectProblemReport())
+            {
+                JobserverLog.Warning(task.Log, DiagnosticCode.InheritedIdentityMismatch,
+                    (problem ?? "The build's jobserver cannot be opened in this MSBuild process.") + " Tools started from this process run without the build's jobserver.");
+            }
+
+            return null;
+        }
+
+        return node;
+    }
+}

@@ -1,0 +1,186 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Microsoft.Build.Framework;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Tasks.BuildPool;
+
+/// <summary>A token a task holds, and where it must go back to.</summary>
+internal sealed class HeldToken
+{
+    /// <summary>An id for AcquireJobToken's output; unique in the build.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>0: the build's pool (ours or the parent's); 1: the build-local implicit slot.</summary>
+    public int Source { get; init; }
+
+    /// <summary>The byte read, written back on release.</summary>
+    public JobToken Token { get; init; }
+
+    /// <summary>When the holder asked.</summary>
+    public long RequestedMs { get; init; }
+
+    /// <summary>When the holder got it.</summary>
+    public long AcquiredMs { get; init; }
+
+    /// <summary>The project that holds it.</summary>
+    public string Project { get; init; } = "";
+
+    /// <summary>The tool (or task) it was taken for.</summary>
+    public string Tool { get; init; } = "";
+}
+
+/// <summary>
+/// This process's view of the build's jobserver: the handle from the rendezvous, the connections, the tokens
+/// that AcquireJobToken handed out. Registered with Build lifetime, so a reused node never sees a previous
+/// build's pool, and tokens still held when the build ends go back to the pool.
+/// </summary>
+internal sealed class NodeJobserver : IDisposable
+{
+    private const string RegistrationKey = "MSBuild.Jobserver.Node";
+    private static readonly object Gate = new();
+
+    private readonly object _connectGate = new();
+    private readonly ConcurrentDictionary<string, HeldToken> _outstanding = new(StringComparer.Ordinal);
+    private JobserverClient? _pool;
+    private JobserverClient? _local;
+    private bool _connected;
+    private string? _connectProblem;
+    private int _connectProblemReported;
+
+    private NodeJobserver(BuildJobserverHandle handle) => Handle = handle;
+
+    /// <summary>The build's jobserver as the entry process described it.</summary>
+    public BuildJobserverHandle Handle { get; }
+
+    /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
+    public static NodeJobserver Get(IBuildEngine engine, int slots)
+    {
+        var engine4 = (IBuildEngine4)engine;
+        if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver known)
+        {
+            return known;
+        }
+
+        var handle = Rendezvous.Request(engine, slots);
+        lock (Gate)
+        {
+            if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver raced)
+            {
+                return raced;
+            }
+
+            var node = new NodeJobserver(handle);
+            engine4.RegisterTaskObject(RegistrationKey, node, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            return node;
+        }
+    }
+
+    /// <summary>
+    /// Connects to the pool(s); false (with the reason) when this process cannot use them, in which case tools
+    /// run without a token and without the pool in their environment.
+    /// </summary>
+    public bool TryConnect(out string? problem)
+    {
+        lock (_connectGate)
+        {
+            if (!_connected)
+            {
+                _connected = true;
+                try
+                {
+                    if (Handle.Mode != BuildJobserverMode.None)
+                    {
+                        _pool = Open(Handle.PoolPath, Handle.PoolIdentity);
+                        if (Handle.LocalPath.Length > 0)
+                        {
+                            _local = Open(Handle.LocalPath, Handle.LocalIdentity);
+                        }
+                    }
+                }
+                catch (JobserverException ex)
+                {
+                    _pool?.Dispose();
+                    _pool = null;
+                    _connectProblem = ex.Message;
+                }
+            }
+
+            problem = _connectProblem;
+            return _pool is not null;
+        }
+    }
+
+    /// <summary>True the first time it is called: the connection problem is reported once per process.</summary>
+    public bool FirstConnectProblemReport() => Interlocked.Exchange(ref _connectProblemReported, 1) == 0;
+
+    /// <summary>This build's view for this process if a task here already asked; never starts a rendezvous.</summary>
+    public static NodeJobserver? Existing(IBuildEngine engine) =>
+        (engine as IBuildEngine4)?.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) as NodeJobserver;
+
+    private static JobserverClient Open(string path, PipeIdentity? identity) =>
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
+            ? JobserverClient.Connect(JobserverAuth.Semaphore(path))
+            : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(
+                JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
+
+    /// <summary>Waits for a token from the build-local slot or the pool, whichever comes first.</summary>
+    public HeldToken Acquire(string project, string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        if (!TryConnect(out var problem))
+        {
+            throw new InvalidOperationException(problem ?? "This build has no jobserver.");
+        }
+
+        var requested = TokenEvents.NowMs;
+        var clients = _local is null ? new[] { _pool! } : new[] { _pool!, _local };
+        var (index, token) = clients.Length == 1
+            ? (0, clients[0].Acquire(cancellationToken, timeout))
+            : JobserverClient.AcquireAny(clients, cancellationToken, timeout);
+        return new HeldToken
+        {
+            Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
+            Source = index,
+            Token = token,
+            RequestedMs = requested,
+            AcquiredMs = TokenEvents.NowMs,
+            Project = project,
+            Tool = tool,
+        };
+    }
+
+    /// <summary>Gives the token back to the pool it came from and records the hold.</summary>
+    public void Release(HeldToken held)
+    {
+        var client = held.Source == 1 ? _local : _pool;
+        client!.Release(held.Token);
+        TokenEvents.Append(Handle.Directory, new TokenHold(
+            held.RequestedMs, held.AcquiredMs, TokenEvents.NowMs, ProcessInfo.CurrentId,
+            held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
+    }
+
+    /// <summary>Keeps a token that AcquireJobToken handed to the project until ReleaseJobToken brings it back.</summary>
+    public void HoldForProject(HeldToken held) => _outstanding[held.Id] = held;
+
+    /// <summary>Takes back a token AcquireJobToken handed out; null when this process never handed out that id.</summary>
+    public HeldToken? TakeBackFromProject(string id) => _outstanding.TryRemove(id, out var held) ? held : null;
+
+    /// <summary>Tokens handed out by AcquireJobToken and not given back yet.</summary>
+    public IReadOnlyCollection<HeldToken> Outstanding => (IReadOnlyCollection<HeldToken>)_outstanding.Values;
+
+    /// <summary>At the end of the build: tokens a project never released go back, then the connections close.</summary>
+    public void Dispose()
+    {
+        foreach (var held in _outstanding.Values)
+        {
+            Release(held);
+        }
+
+        _outstanding.Clear();
+        _pool?.Dispose();
+        _local?.Dispose();
+    }
+}

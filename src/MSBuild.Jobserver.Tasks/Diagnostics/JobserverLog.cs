@@ -1,0 +1,20 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace MSBuild.Jobserver.Tasks.Diagnostics;
+
+/// <summary>Logs coded diagnostics with their help link, so every message a user sees can be looked up.</summary>
+internal static class JobserverLog
+{
+    /// <summary>A coded warning: cause and fix in <paramref name="message"/>.</summary>
+    public static void Warning(TaskLoggingHelper log, string code, string message) =>
+        log.LogWarning(null, code, null, DiagnosticCode.HelpLink(code), null, 0, 0, 0, 0, message);
+
+    /// <summary>A coded error: cause and fix in <paramref name="message"/>.</summary>
+    public static void Error(TaskLoggingHelper log, string code, string message) =>
+        log.LogError(null, code, null, DiagnosticCode.HelpLink(code), null, 0, 0, 0, 0, message);
+
+    /// <summary>A coded message; the code leads the text because messages have no code field.</summary>
+    public static void Message(TaskLoggingHelper log, MessageImportance importance, string code, string message) =>
+        log.LogMessage(importance, code + ": " + message);
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>
+/// Runs first in every project that references the package: checks the jobserver properties and records them
+/// for the tasks of this project that take no parameters for them (an &lt;Exec&gt; resolved to ours).
+/// Creates nothing: the pool is made on first use.
+/// </summary>
+public sealed class ConfigureJobserver : Task
+{
+    /// <summary>The largest pool accepted; far beyond any machine, small enough to fit a pipe's buffer.</summary>
+    public const int MaxSlots = 4096;
+
+    /// <summary>JobserverEnabled: false turns the package off for this project.</summary>
+    public string Enabled { get; set; } = "true";
+
+    /// <summary>JobserverSlots as the user wrote it; empty means the node count.</summary>
+    public string Slots { get; set; } = "";
+
+    /// <summary>$(MSBuildNodeCount).</summary>
+    public string NodeCount { get; set; } = "";
+
+    /// <summary>The JobserverTool items: programs treated as jobserver clients (metadata MakeflagsForm: fds, fifo, none).</summary>
+    public ITaskItem[] Tools { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <summary>The project's name, for logs and the trace.</summary>
+    public string ProjectName { get; set; } = "";
+
+    /// <summary>Seconds of waiting for a token after which a message says so.</summary>
+    public string LongWaitSeconds { get; set; } = "";
+
+    /// <summary>The pool size this project asks for.</summary>
+    [Output]
+    public int ResolvedSlots { get; private set; }
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        var enabled = !string.Equals(Enabled.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+        if (!TryResolveSlots(out var slots))
+        {
+            return false;
+        }
+
+        ResolvedSlots = slots;
+        new ProjectJobserverSettings
+        {
+            Enabled = enabled,
+            Slots = slots,
+            Tools = Tools.Select(ToSpec).ToList(),
+            ProjectName = ProjectName,
+            LongWaitSeconds = double.TryParse(LongWaitSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var wait) && wait > 0 ? wait : 10,
+        }.Register(BuildEngine);
+        return true;
+    }
+
+    private bool TryResolveSlots(out int slots)
+    {
+        var text = Slots.Trim();
+        if (text.Length == 0)
+        {
+            slots = int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
+                ? Math.Min(nodes, MaxSlots)
+                : Environment.ProcessorCount;
+            return true;
+        }
+
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out slots) && slots >= 1 && slots <= MaxSlots)
+        {
+            return true;
+        }
+
+        JobserverLog.Error(Log, DiagnosticCode.InvalidSlots,
+            $"JobserverSlots is '{Slots}', which is not a whole number from 1 to {MaxSlots}. Set it to the number of jobs the build may run at once (e.g. -p:JobserverSlots=8), or leave it empty to use the -m node count.");
+        return false;
+    }
+
+    private static JobserverToolSpec ToSpec(ITaskItem item)
+    {
+        var form = item.GetMetadata("MakeflagsForm").Trim().ToLowerInvariant() switch
+        {
+            "fifo" => MakeflagsForm.Fifo,
+            "none" => MakeflagsForm.None,
+            _ => MakeflagsForm.Descriptors,
+        };
+        return new JobserverToolSpec(item.ItemSpec.Trim(), form);
+    }
+}

@@ -1,0 +1,29 @@
+using System;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>
+/// The rendezvous project's task: creates the build's pool, or joins the inherited one, once per build in the
+/// entry process, and returns the handle every node uses. Not meant for user projects.
+/// </summary>
+public sealed class CreateBuildJobserver : Task
+{
+    /// <summary>The pool size asked for.</summary>
+    [Required]
+    public int Slots { get; set; }
+
+    /// <summary>The handle: item spec is the build's nonce, metadata describe the pool.</summary>
+    [Output]
+    public ITaskItem? Handle { get; private set; }
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log, Slots, Environment.GetEnvironmentVariable);
+        Handle = owner.Handle.ToItem();
+        return !Log.HasLoggedErrors;
+    }
+}

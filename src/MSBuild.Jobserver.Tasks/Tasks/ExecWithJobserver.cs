@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using Microsoft.Build.Framework;
+using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.ToolOutput;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>
+/// MSBuild's Exec, for jobserver clients: when the command runs a program listed in JobserverTool (cargo, rustc,
+/// make ...), it takes one token first (the tool's implicit slot, waiting with the node yielded), hands the
+/// build's pool to the tool in the forms each client reads, and gives the token back however the tool ends.
+/// Any other command runs exactly as Exec runs it, except that it never sees a jobserver the build rejected.
+/// Every Exec parameter works.
+/// </summary>
+public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
+{
+    private readonly CancellationTokenSource _cancel = new();
+    private IDictionary<string, string?> _environment = new Dictionary<string, string?>();
+    private bool _openDescriptorsInShell;
+
+    /// <summary>
+    /// Whether the command is a jobserver client: empty (the default) decides from JobserverTool, "true" or
+    /// "false" overrides that.
+    /// </summary>
+    public string JobserverAware { get; set; } = "";
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        var settings = ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured;
+        if (!settings.Enabled)
+        {
+            return base.Execute();
+        }
+
+        var tool = FindTool(settings);
+        var node = tool is null ? null : JobserverTaskSupport.TryGetConnectedNode(this, settings);
+        if (tool is null || node is null)
+        {
+            _environment = EnvironmentForPlainCommand();
+            return base.Execute();
+        }
+
+        var held = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
+        if (held is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            _environment = ChildEnvironment.ForTool(node.Handle, tool.Form, usesShell: true);
+            _openDescriptorsInShell = _environment.TryGetValue(ChildEnvironment.FifoVariable, out var fifo) && fifo is not null;
+            return base.Execute();
+        }
+        finally
+        {
+            node.Release(held);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Cancel()
+    {
+        _cancel.Cancel();
+        base.Cancel();
+    }
+
+    /// <summary>Sets the jobserver variables, and opens the pool's descriptors in the child's own shell.</summary>
+    protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
+    {
+        var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
+        foreach (var pair in _environment)
+        {
+            if (pair.Value is null)
+            {
+                startInfo.Environment.Remove(pair.Key);
+            }
+            else
+            {
+                startInfo.Environment[pair.Key] = pair.Value;
+            }
+        }
+
+        // Exec runs `sh -c ". <script>"`; opening the descriptors in front keeps them out of every other child.
+        const string ShellPrefix = "-c \"";
+        if (_openDescriptorsInShell && startInfo.Arguments.StartsWith(ShellPrefix, StringComparison.Ordinal))
+        {
+            startInfo.Arguments = ShellPrefix + ChildEnvironment.ShellOpenDescriptors.Replace("\"", "\\\"") + "; "
+                + startInfo.Arguments.Substring(ShellPrefix.Length);
+        }
+        else if (_openDescriptorsInShell)
+        {
+            // An Exec that no longer runs through sh -c: hand over the FIFO form only, which needs no descriptors.
+            startInfo.Environment["MAKEFLAGS"] = startInfo.Environment["CARGO_MAKEFLAGS"];
+            startInfo.Environment.Remove(ChildEnvironment.FifoVariable);
+        }
+
+        return startInfo;
+    }
+
+    /// <summary>Known jobserver lines from the tools become coded warnings that keep the tool's text.</summary>
+    protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+    {
+        var code = ToolMessageClassifier.Classify(singleLine);
+        if (code is null)
+        {
+            base.LogEventsFromTextOutput(singleLine, messageImportance);
+            return;
+        }
+
+        JobserverLog.Warning(Log, code, singleLine.Trim() + " [" + ToolMessageClassifier.Advice(code) + "]");
+
+        // Still let Exec collect the line for ConsoleOutput, but as a plain message, not a second warning.
+        var ignore = IgnoreStandardErrorWarningFormat;
+        IgnoreStandardErrorWarningFormat = true;
+        try
+        {
+            base.LogEventsFromTextOutput(singleLine, MessageImportance.Low);
+        }
+        finally
+        {
+            IgnoreStandardErrorWarningFormat = ignore;
+        }
+    }
+
+    private JobserverToolSpec? FindTool(ProjectJobserverSettings settings)
+    {
+        var aware = JobserverAware.Trim();
+        if (string.Equals(aware, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var programs = CommandProgramFinder.Programs(Command ?? "");
+        var listed = programs.Select(settings.FindTool).FirstOrDefault(t => t is not null);
+        if (listed is null && string.Equals(aware, "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return new JobserverToolSpec(programs.FirstOrDefault() ?? "command", MakeflagsForm.Descriptors);
+        }
+
+        return listed;
+    }
+
+    // A command without the pool. It keeps the inherited variables as stock Exec would, unless the build
+    // rejected them, or they name descriptors that are only real in the entry process.
+    private IDictionary<string, string?> EnvironmentForPlainCommand()
+    {
+        var advertised = MakeFlags.FromEnvironment(Environment.GetEnvironmentVariable);
+        if (advertised is null || !advertised.AdvertisesJobserver)
+        {
+            return new Dictionary<string, string?>();
+        }
+
+        NodeJobserver? node = null;
+        try
+        {
+            node = NodeJobserver.Get(BuildEngine, (ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured).Slots);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            JobserverLog.Warning(Log, DiagnosticCode.RendezvousFailed, ex.Message + " The inherited jobserver is hidden from this command.");
+        }
+
+        // Only a jobserver the entry process validated and joined is passed on; descriptors only where they are make's.
+        var keep = node is { Handle.Mode: BuildJobserverMode.Inherited }
+            && (advertised.Auth?.Kind != JobserverAuthKind.Pipe || node.Handle.OwnerProcessId == ProcessInfo.CurrentId);
+        return keep ? new Dictionary<string, string?>() : ChildEnvironment.WithoutJobserver(Environment.GetEnvironmentVariable);
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>
+/// Runs when a project finishes; in the project the build was started on (in the entry process, which owns the
+/// pool) it logs how the slots were used, counts the tokens back (a missing one is a warning), and writes the
+/// trace file when asked. Elsewhere it does nothing.
+/// </summary>
+public sealed class JobserverSummary : Task
+{
+    /// <summary>$(MSBuildProjectFullPath).</summary>
+    [Required]
+    public string ProjectFullPath { get; set; } = "";
+
+    /// <summary>JobserverTraceFile: where to write a Chrome trace-event file; empty writes none.</summary>
+    public string TraceFile { get; set; } = "";
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        var owner = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine);
+        if (owner is null || owner.Handle.Mode == BuildJobserverMode.None || !EntryProject.Is(ProjectFullPath))
+        {
+            return true;
+        }
+
+        var handle = owner.Handle;
+        var holds = TokenEvents.ReadAll(handle.Directory);
+        var waited = holds.Sum(h => h.WaitMs) / 1000.0;
+        var peak = TokenEvents.PeakConcurrent(holds);
+        var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
+        var missing = owner.Pool is { } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
+
+        if (unreleased > 0)
+        {
+            JobserverLog.Warning(Log, DiagnosticCode.TokenNotReleased,
+                $"{unreleased} token(s) taken with AcquireJobToken were never given back with ReleaseJobToken; the build returns them now. Pair every AcquireJobToken with a ReleaseJobToken (in a target that also runs on failure).");
+        }
+
+        if (missing > 0)
+        {
+            JobserverLog.Warning(Log, DiagnosticCode.TokensMissing,
+                $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots.");
+        }
+
+        var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
+        JobserverLog.Message(Log, MessageImportance.High, DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
+            "Jobserver: {0} slots ({1}); {2} tool run(s), peak {3} at once; {4:0.0} s waiting for tokens in total; {5} token(s) lost.",
+            handle.Slots, kind, holds.Count, peak, waited, missing));
+
+        if (TraceFile.Trim().Length > 0)
+        {
+            WriteTrace(holds, handle.Slots);
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+
+    private void WriteTrace(System.Collections.Generic.IReadOnlyList<TokenHold> holds, int slots)
+    {
+        var path = Path.GetFullPath(TraceFile.Trim());
+        try
+        {
+            ChromeTrace.Write(path, holds, slots, Path.GetFileNameWithoutExtension(ProjectFullPath));
+            Log.LogMessage(MessageImportance.High, "Jobserver trace written to {0} (open it in https://ui.perfetto.dev or chrome://tracing).", path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            JobserverLog.Warning(Log, DiagnosticCode.TraceFileFailed, $"Could not write the jobserver trace to '{path}': {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>Gives back a token that AcquireJobToken took. Refuses a token it did not hand out, so none is minted.</summary>
+public sealed class ReleaseJobToken : Task
+{
+    /// <summary>AcquireJobToken's Token output.</summary>
+    [Required]
+    public string Token { get; set; } = "";
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        var token = Token.Trim();
+        if (token.Length == 0 || token == AcquireJobToken.NoToken)
+        {
+            return true;
+        }
+
+        var held = NodeJobserver.Existing(BuildEngine)?.TakeBackFromProject(token);
+        if (held is null)
+        {
+            JobserverLog.Error(Log, DiagnosticCode.UnknownToken,
+                $"'{Token}' is not a token AcquireJobToken handed out in this build (or it was released already). Pass the Token output of AcquireJobToken from the same project, once.");
+            return false;
+        }
+
+        NodeJobserver.Existing(BuildEngine)!.Release(held);
+        return true;
+    }
+}

@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+
+namespace MSBuild.Jobserver.Tasks.ToolOutput;
+
+/// <summary>
+/// Names the programs a shell command line runs: the first word of each simple command (after `&amp;&amp;`, `||`,
+/// `;`, `|`, newlines and parentheses), past variable assignments and wrappers such as env, exec, time, nice.
+/// Good enough to recognise `cd x &amp;&amp; CARGO_TARGET_DIR=t cargo build`; not a shell parser.
+/// </summary>
+internal static class CommandProgramFinder
+{
+    private static readonly HashSet<string> Wrappers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "env", "exec", "time", "nice", "nohup", "command", "call", "then", "do", "else", "!", "sudo", "xargs", "stdbuf",
+    };
+
+    /// <summary>The bare program names (no directory, no .exe/.cmd/.bat) of every simple command.</summary>
+    public static IReadOnlyList<string> Programs(string command)
+    {
+        var programs = new List<string>();
+        var atCommandStart = true;
+        foreach (var (word, isOperator) in Words(command))
+        {
+            if (isOperator)
+            {
+                atCommandStart = true;
+                continue;
+            }
+
+            if (!atCommandStart || IsAssignment(word) || word.StartsWith("-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = BareName(word);
+            if (Wrappers.Contains(name))
+            {
+                continue;
+            }
+
+            if (name.Length > 0)
+            {
+                programs.Add(name);
+            }
+
+            atCommandStart = false;
+        }
+
+        return programs;
+    }
+
+    private static bool IsAssignment(string word)
+    {
+        var eq = word.IndexOf('=');
+        return eq > 0 && word.IndexOfAny(new[] { '/', '\\' }, 0, eq) < 0;
+    }
+
+    private static string BareName(string word)
+    {
+        var name = Path.GetFileName(word.Replace('\\', '/'));
+        foreach (var ext in new[] { ".exe", ".cmd", ".bat" })
+        {
+            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+            {
+                return name.Substring(0, name.Length - ext.Length);
+            }
+        }
+
+        return name;
+    }
+
+    // Splits into words (quotes removed) and operators; an operator is any of ; & | ( ) or a line break.
+    private static IEnumerable<(string Word, bool IsOperator)> Words(string command)
+    {
+        var word = new StringBuilder();
+        char quote = '\0';
+        foreach (var c in command)
+        {
+            if (quote != '\0')
+            {
+                if (c == quote)
+                {
+                    quote = '\0';
+                }
+                else
+                {
+                    word.Append(c);
+                }
+
+                continue;
+            }
+
+            if (c is '"' or '\'')
+            {
+                quote = c;
+            }
+            else if (c is ';' or '&' or '|' or '(' or ')' or '\n' or '\r')
+            {
+                if (word.Length > 0)
+                {
+                    yield return (word.ToString(), false);
+                    word.Clear();
+                }
+
+                yield return (c.ToString(), true);
+            }
+            else if (char.IsWhiteSpace(c))
+            {
+                if (word.Length > 0)
+                {
+                    yield return (word.ToString(), false);
+                    word.Clear();
+                }
+            }
+            else
+            {
+                word.Append(c);
+            }
+        }
+
+        if (word.Length > 0)
+        {
+            yield return (word.ToString(), false);
+        }
+    }
+}
