@@ -3,7 +3,7 @@ using System.Globalization;
 using MSBuild.Jobserver.Protocol;
 
 // Usage:
-//   probe inherited <iterations>                         take the jobserver from MAKEFLAGS; prints OK or REJECTED <reason>
+//   probe inherited <iterations>                         take the jobserver from the environment; prints OK or REJECTED <reason>
 //   probe stress <fifo> <dev:ino> <iterations> <log>     acquire/hold/release, logging "start end" ticks per hold
 //   probe fds                                            prints the descriptors open in this process (diagnostics)
 return args[0] switch
@@ -16,21 +16,21 @@ return args[0] switch
 
 static int Inherited(int iterations)
 {
-    var auth = ParseMakeFlags(Environment.GetEnvironmentVariable("MAKEFLAGS"));
-    if (auth is null)
+    var advertisement = MakeFlags.FromEnvironment(Environment.GetEnvironmentVariable);
+    if (advertisement?.Auth is not { } auth)
     {
-        Console.WriteLine("NO-JOBSERVER");
+        Console.WriteLine("NO-JOBSERVER " + advertisement?.Error);
         return 4;
     }
 
-    var validation = JobserverValidator.Validate(auth, "MAKEFLAGS");
+    var validation = JobserverValidator.Validate(auth, advertisement.VariableName);
     if (!validation.IsValid)
     {
         Console.WriteLine("REJECTED " + validation.Reason + ": " + validation.Message);
         return 3;
     }
 
-    using var client = JobserverClient.Connect(auth, "MAKEFLAGS");
+    using var client = JobserverClient.Connect(auth, advertisement.VariableName);
     for (var i = 0; i < iterations; i++)
     {
         var token = client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(30));
@@ -73,23 +73,4 @@ static int ListDescriptors()
     }
 
     return 0;
-}
-
-// Minimal: the last --jobserver-auth= word (the library's MakeFlags parser replaces this once it lands).
-static JobserverAuth? ParseMakeFlags(string? value)
-{
-    var word = value?.Split(' ').LastOrDefault(w => w.StartsWith("--jobserver-auth=", StringComparison.Ordinal));
-    if (word is null)
-    {
-        return null;
-    }
-
-    var text = word["--jobserver-auth=".Length..];
-    if (text.StartsWith("fifo:", StringComparison.Ordinal))
-    {
-        return JobserverAuth.Fifo(text["fifo:".Length..]);
-    }
-
-    var parts = text.Split(',');
-    return JobserverAuth.Pipe(int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
 }

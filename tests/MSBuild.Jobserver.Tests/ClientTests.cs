@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Mono.Unix.Native;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Tests;
+
+/// <summary>The client against our own pool and against an inherited-style pipe: bytes, waiting, cancelling.</summary>
+[TestClass]
+public sealed class ClientTests
+{
+    private string _parent = null!;
+
+    [TestInitialize]
+    public void Setup() => _parent = TestSupport.NewTempDirectory("client");
+
+    [TestCleanup]
+    public void Cleanup() => Directory.Delete(_parent, recursive: true);
+
+    [TestMethod]
+    public void ReleaseWritesBackTheExactByte()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+        Assert.IsTrue(client.TryAcquire(out var plus));
+        Assert.IsFalse(client.TryAcquire(out _));
+        client.Release(new JobToken((byte)'|'));
+        Assert.IsTrue(client.TryAcquire(out var bar));
+        Assert.AreEqual(((byte)'+', (byte)'|'), (plus.Value, bar.Value));
+        client.Release(bar);
+        Assert.AreEqual(pool.Identity, client.Identity);
+        Assert.AreEqual(pool.Auth, client.Auth);
+    }
+
+    [TestMethod]
+    public void CancelEndsABlockedAcquirePromptlyAndTakesNothing()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+        var held = client.Acquire(CancellationToken.None);
+        using var cts = new CancellationTokenSource();
+        var waiter = Task.Run(() => client.Acquire(cts.Token));
+        Thread.Sleep(300);
+        Assert.IsFalse(waiter.IsCompleted, "Acquire returned although the pool was empty");
+        var clock = Stopwatch.StartNew();
+        cts.Cancel();
+        Assert.IsTrue(((IAsyncResult)waiter).AsyncWaitHandle.WaitOne(2000));
+        var elapsed = clock.Elapsed;
+        Assert.IsInstanceOfType<OperationCanceledException>(waiter.Exception?.InnerException);
+        Assert.IsLessThan(TimeSpan.FromMilliseconds(500), elapsed);
+        client.Release(held);
+        Assert.AreEqual(1, pool.CountAvailable());
+    }
+
+    [TestMethod]
+    public void TimeoutEndsAnAcquireOnTimeAndTakesNothing()
+    {
+        using var pool = JobTokenPool.Create(2, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+        var a = client.Acquire(CancellationToken.None);
+        var b = client.Acquire(CancellationToken.None, TimeSpan.Zero);
+        var clock = Stopwatch.StartNew();
+        Assert.ThrowsExactly<TimeoutException>(() => client.Acquire(CancellationToken.None, TimeSpan.FromMilliseconds(300)));
+        Assert.IsTrue(clock.Elapsed >= TimeSpan.FromMilliseconds(290) && clock.Elapsed < TimeSpan.FromMilliseconds(800), clock.Elapsed.ToString());
+        client.Release(a);
+        client.Release(b);
+        Assert.AreEqual(2, pool.CountAvailable());
+    }
+
+    [TestMethod]
+    public void AcquireWakesAsSoonAsATokenComesBack()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        using var holder = JobserverClient.Connect(pool.Auth);
+        using var waiter = JobserverClient.Connect(pool.Auth);
+        var held = holder.Acquire(CancellationToken.None);
+        var pending = Task.Run(() => waiter.Acquire(CancellationToken.None, TimeSpan.FromSeconds(10)));
+        Thread.Sleep(200);
+        Assert.IsFalse(pending.IsCompleted);
+        holder.Release(held);
+        Assert.IsTrue(pending.Wait(1000));
+        Assert.AreEqual(0, pool.CountAvailable());
+        waiter.Release(pending.Result);
+    }
+
+    [TestMethod]
+    public void AcquireAnyTakesFromWhicheverPoolHasAToken()
+    {
+        using var empty = JobTokenPool.Create(1, _parent);
+        using var full = JobTokenPool.Create(1, _parent);
+        using var a = JobserverClient.Connect(empty.Auth);
+        using var b = JobserverClient.Connect(full.Auth);
+        var blocker = a.Acquire(CancellationToken.None);
+        var (index, token) = JobserverClient.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5));
+        Assert.AreEqual(1, index);
+        Assert.AreEqual(0, full.CountAvailable());
+
+        var later = Task.Run(() => JobserverClient.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5)));
+        Thread.Sleep(150);
+        Assert.IsFalse(later.IsCompleted);
+        a.Release(blocker);
+        Assert.IsTrue(later.Wait(1000));
+        Assert.AreEqual(0, later.Result.Index);
+        a.Release(later.Result.Token);
+        b.Release(token);
+        Assert.AreEqual((1, 1), (empty.CountAvailable(), full.CountAvailable()));
+
+        using var cts = new CancellationTokenSource(200);
+        var none = b.Acquire(CancellationToken.None);
+        Assert.ThrowsExactly<OperationCanceledException>(() => JobserverClient.AcquireAny(new[] { b }, cts.Token));
+        b.Release(none);
+    }
+
+    [TestMethod]
+    public void ConnectToValidatedOpensAProcFdLinkAndChecksIdentity()
+    {
+        using var pool = JobTokenPool.Create(2, _parent);
+        var fd = Syscall.open(pool.Auth.Path!, OpenFlags.O_RDWR | OpenFlags.O_NONBLOCK);
+        try
+        {
+            var link = "/proc/" + Environment.ProcessId + "/fd/" + fd;
+            using var client = JobserverClient.ConnectToValidated(link, pool.Identity!.Value);
+            Assert.IsTrue(client.TryAcquire(out var token));
+            Assert.AreEqual(1, pool.CountAvailable());
+            client.Release(token);
+
+            var wrong = new PipeIdentity(pool.Identity.Value.Device, pool.Identity.Value.Inode + 1);
+            Assert.AreEqual(JobserverRejection.IdentityMismatch, Assert.ThrowsExactly<JobserverException>(() => JobserverClient.ConnectToValidated(link, wrong)).Reason);
+            Assert.AreEqual(JobserverRejection.FifoOpenFailed, Assert.ThrowsExactly<JobserverException>(() => JobserverClient.ConnectToValidated(Path.Combine(_parent, "gone"), pool.Identity.Value)).Reason);
+            Assert.AreEqual(2, pool.CountAvailable());
+        }
+        finally
+        {
+            Syscall.close(fd);
+        }
+    }
+
+    [TestMethod]
+    public void ConnectingToAnInheritedPipeLeavesItsDescriptionBlocking()
+    {
+        // The pipe stands in for one inherited from make; our client must use a description of its own.
+        Assert.AreEqual(0, Syscall.pipe(out var r, out var w));
+        try
+        {
+            Assert.AreEqual(1L, Native.Write(w, (byte)'+'));
+            using (var client = JobserverClient.Connect(JobserverAuth.Pipe(r, w)))
+            {
+                Assert.IsTrue(client.TryAcquire(out var token));
+                Assert.IsFalse(client.TryAcquire(out _));
+                client.Release(token);
+                Assert.AreEqual(0, Syscall.fstat(r, out var stat));
+                Assert.AreEqual(new PipeIdentity(stat.st_dev, stat.st_ino), client.Identity);
+            }
+
+            Assert.AreEqual(0, Syscall.fcntl(r, FcntlCommand.F_GETFL) & (int)OpenFlags.O_NONBLOCK);
+            Assert.AreEqual(0, Syscall.fcntl(w, FcntlCommand.F_GETFL) & (int)OpenFlags.O_NONBLOCK);
+            Assert.AreEqual((int)'+', Native.Read(r), "the token must be back in the inherited pipe");
+        }
+        finally
+        {
+            Syscall.close(r);
+            Syscall.close(w);
+        }
+    }
+
+    [TestMethod]
+    public void DisposedClientRefusesToWork()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        var client = JobserverClient.Connect(pool.Auth);
+        client.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => client.TryAcquire(out _));
+        Assert.AreEqual(1, pool.CountAvailable());
+    }
+}
