@@ -70,7 +70,7 @@ internal sealed class BuildJobserverHandle
         item.SetMetadata(nameof(PoolIdentity), PoolIdentity?.ToString() ?? "");
         item.SetMetadata(nameof(LocalPath), LocalPath);
         item.SetMetadata(nameof(LocalIdentity), LocalIdentity?.ToString() ?? "");
-        item.SetMetadata(nameof(Directory), Directory);
+        item.SetMetadata("PoolDirectory", Directory);
         item.SetMetadata(nameof(OwnerProcessId), OwnerProcessId.ToString(CultureInfo.InvariantCulture));
         item.SetMetadata(nameof(InheritedRejected), InheritedRejected ? "true" : "false");
         item.SetMetadata(nameof(Reason), Reason);
@@ -99,7 +99,7 @@ internal sealed class BuildJobserverHandle
             PoolIdentity = Identity(item.GetMetadata(nameof(PoolIdentity))),
             LocalPath = item.GetMetadata(nameof(LocalPath)),
             LocalIdentity = Identity(item.GetMetadata(nameof(LocalIdentity))),
-            Directory = item.GetMetadata(nameof(Directory)),
+            Directory = item.GetMetadata("PoolDirectory"),
             OwnerProcessId = owner,
             InheritedRejected = string.Equals(item.GetMetadata(nameof(InheritedRejected)), "true", StringComparison.OrdinalIgnoreCase),
             Reason = item.GetMetadata(nameof(Reason)),
@@ -116,5 +116,4 @@ internal sealed class BuildJobserverHandle
         InheritedRejected = inheritedRejected,
         Reason = reason,
     };
-
 }

@@ -145,6 +145,10 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
     public static bool CanShareInheritedPipe => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
 
-    /// <summary>Drains, counts, closes and unlinks what this build created.</summary>
-    public void Dispose() => _pool?.Close();
+    /// <summary>Removes the build's records, then drains, counts, closes and unlinks what this build created.</summary>
+    public void Dispose()
+    {
+        TokenEvents.DeleteAll(Handle.Directory);
+        _pool?.Close();
+    }
 }

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
+using System.Globalization;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
@@ -24,11 +24,14 @@ internal sealed record JobserverToolSpec(string Name, MakeflagsForm Form);
 
 /// <summary>
 /// A project's jobserver properties and items, captured by the ConfigureJobserver task at the project's start so
-/// that tasks which have no parameters for them (an &lt;Exec&gt; resolved to ours) can find them.
+/// that tasks which have no parameters for them (an &lt;Exec&gt; resolved to ours) can find them. They travel in
+/// an environment variable: MSBuild gives each project request its own environment and restores it whenever the
+/// request resumes, so every later task of the same project, and only of that project, sees them.
 /// </summary>
 internal sealed class ProjectJobserverSettings
 {
-    private const string KeyPrefix = "MSBuild.Jobserver.Settings|";
+    /// <summary>The variable that carries the settings within the project.</summary>
+    public const string VariableName = "MSBUILD_JOBSERVER_PROJECT";
 
     /// <summary>What a task uses in a project where ConfigureJobserver did not run: defaults, sized by the cores.</summary>
     public static ProjectJobserverSettings Unconfigured { get; } = new()
@@ -56,32 +59,40 @@ internal sealed class ProjectJobserverSettings
     public JobserverToolSpec? FindTool(string program) =>
         Tools.FirstOrDefault(t => string.Equals(t.Name, program, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Stores the settings for the project the task runs in.</summary>
-    public void Register(IBuildEngine engine) =>
-        ((IBuildEngine4)engine).RegisterTaskObject(KeyFor(engine), this, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+    /// <summary>Stores the settings for the rest of the current project's request.</summary>
+    public void Register() => Environment.SetEnvironmentVariable(VariableName, Serialize());
 
-    /// <summary>The settings of the project the task runs in; null when ConfigureJobserver did not run there.</summary>
-    public static ProjectJobserverSettings? For(IBuildEngine engine) =>
-        engine is IBuildEngine4 engine4
-            ? engine4.GetRegisteredTaskObject(KeyFor(engine), RegisteredTaskObjectLifetime.Build) as ProjectJobserverSettings
-            : null;
-
-    // A project instance is its file plus its global properties: that is the configuration MSBuild builds once.
-    private static string KeyFor(IBuildEngine engine)
-    {
-        var key = new StringBuilder(KeyPrefix).Append(engine.ProjectFileOfTaskNode);
-        if (engine is IBuildEngine6 engine6)
-        {
-            foreach (var pair in engine6.GetGlobalProperties().OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                key.Append('|').Append(pair.Key).Append('=').Append(pair.Value);
-            }
-        }
-
-        return key.ToString();
-    }
+    /// <summary>The settings of the current project; null when ConfigureJobserver did not run in it.</summary>
+    public static ProjectJobserverSettings? Current() =>
+        Environment.GetEnvironmentVariable(VariableName) is { Length: > 0 } text ? Parse(text) : null;
 
     /// <summary>The global-property names of the task's project, which the rendezvous call strips.</summary>
     public static IList<string> GlobalPropertyNames(IBuildEngine engine) =>
         engine is IBuildEngine6 engine6 ? engine6.GetGlobalProperties().Keys.ToList() : new List<string>();
+
+    // One line: enabled|slots|longwait|tool:form,tool:form|project name (last, it may hold anything but a newline).
+    private string Serialize() => string.Join("|",
+        Enabled ? "1" : "0",
+        Slots.ToString(CultureInfo.InvariantCulture),
+        LongWaitSeconds.ToString(CultureInfo.InvariantCulture),
+        string.Join(",", Tools.Select(t => t.Name.Replace(",", "").Replace("|", "").Replace(":", "") + ":" + (int)t.Form)),
+        ProjectName.Replace('\n', ' '));
+
+    private static ProjectJobserverSettings? Parse(string text)
+    {
+        var parts = text.Split(new[] { '|' }, 5);
+        if (parts.Length != 5
+            || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var slots)
+            || !double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var wait))
+        {
+            return null;
+        }
+
+        var tools = parts[3].Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => t.Split(':'))
+            .Where(t => t.Length == 2 && int.TryParse(t[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            .Select(t => new JobserverToolSpec(t[0], (MakeflagsForm)int.Parse(t[1], CultureInfo.InvariantCulture)))
+            .ToList();
+        return new ProjectJobserverSettings { Enabled = parts[0] == "1", Slots = slots, LongWaitSeconds = wait, Tools = tools, ProjectName = parts[4] };
+    }
 }

@@ -41,7 +41,7 @@ internal static class Rendezvous
             .ToList();
         var properties = new Hashtable { ["JobserverSlots"] = slots.ToString(CultureInfo.InvariantCulture) };
         var result = engine3.BuildProjectFilesInParallel(
-            new[] { ProjectPath }, new[] { TargetName }, new IDictionary[] { properties }, new IList<string>[] { remove }, null, true);
+            new[] { ProjectPath }, new[] { TargetName }, new IDictionary[] { properties }, new IList<string>[] { remove }, new string?[] { null }, true);
 
         if (!result.Result || result.TargetOutputsPerProject.Count == 0
             || !result.TargetOutputsPerProject[0].TryGetValue(TargetName, out var items) || items.Length != 1)

@@ -72,6 +72,20 @@ internal static class TokenEvents
         return holds.OrderBy(h => h.AcquiredMs).ToList();
     }
 
+    /// <summary>Removes the records, so the pool's private directory can be removed with it.</summary>
+    public static void DeleteAll(string directory)
+    {
+        if (directory.Length == 0 || !Directory.Exists(directory))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(directory, "events-*.tsv"))
+        {
+            File.Delete(file);
+        }
+    }
+
     /// <summary>The most holds that overlapped at any instant.</summary>
     public static int PeakConcurrent(IEnumerable<TokenHold> holds)
     {

@@ -34,7 +34,7 @@ public sealed class AcquireJobToken : Task, ICancelableTask
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var settings = ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured;
+        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
         var node = settings.Enabled ? JobserverTaskSupport.TryGetConnectedNode(this, settings) : null;
         if (node is null)
         {

@@ -16,7 +16,7 @@ public sealed class AdvertiseJobserver : Task
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var settings = ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured;
+        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
         if (!settings.Enabled)
         {
             return true;

@@ -57,7 +57,7 @@ public sealed class ConfigureJobserver : Task
             Tools = Tools.Select(ToSpec).ToList(),
             ProjectName = ProjectName,
             LongWaitSeconds = double.TryParse(LongWaitSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var wait) && wait > 0 ? wait : 10,
-        }.Register(BuildEngine);
+        }.Register();
         return true;
     }
 

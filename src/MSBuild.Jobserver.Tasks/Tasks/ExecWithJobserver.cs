@@ -33,7 +33,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var settings = ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured;
+        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
         if (!settings.Enabled)
         {
             return base.Execute();
@@ -76,6 +76,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
         var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
+        startInfo.Environment.Remove(ProjectJobserverSettings.VariableName);
         foreach (var pair in _environment)
         {
             if (pair.Value is null)
@@ -161,7 +162,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         NodeJobserver? node = null;
         try
         {
-            node = NodeJobserver.Get(BuildEngine, (ProjectJobserverSettings.For(BuildEngine) ?? ProjectJobserverSettings.Unconfigured).Slots);
+            node = NodeJobserver.Get(BuildEngine, (ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured).Slots);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)
         {
