@@ -3,7 +3,8 @@ using System.Globalization;
 using MSBuild.Jobserver.Protocol;
 
 // Usage:
-//   probe inherited <iterations>                         take the jobserver from the environment; prints OK or REJECTED <reason>
+//   probe inherited <items>                              work through items with the jobserver from the environment;
+//                                                        prints OK ... extra=<items done on extra tokens> or REJECTED <reason>
 //   probe stress <fifo> <dev:ino> <iterations> <log>     acquire/hold/release, logging "start end" ticks per hold
 //   probe fds                                            prints the descriptors open in this process (diagnostics)
 return args[0] switch
@@ -14,7 +15,7 @@ return args[0] switch
     _ => 2,
 };
 
-static int Inherited(int iterations)
+static int Inherited(int items)
 {
     var advertisement = MakeFlags.FromEnvironment(Environment.GetEnvironmentVariable);
     if (advertisement?.Auth is not { } auth)
@@ -30,15 +31,48 @@ static int Inherited(int iterations)
         return 3;
     }
 
+    // Like a real tool: the main thread works on the slot this process was started with; helpers take extra tokens.
     using var client = JobserverClient.Connect(auth, advertisement.VariableName);
-    for (var i = 0; i < iterations; i++)
+    int next = -1, extra = 0;
+    using var done = new CancellationTokenSource();
+    var helpers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
     {
-        var token = client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(30));
-        Thread.Sleep(1);
-        client.Release(token);
+        while (true)
+        {
+            JobToken token;
+            try
+            {
+                token = client.Acquire(done.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                if (Interlocked.Increment(ref next) >= items)
+                {
+                    return;
+                }
+
+                Interlocked.Increment(ref extra);
+                Thread.Sleep(5);
+            }
+            finally
+            {
+                client.Release(token);
+            }
+        }
+    })).ToArray();
+    while (Interlocked.Increment(ref next) < items)
+    {
+        Thread.Sleep(5);
     }
 
-    Console.WriteLine("OK " + auth);
+    done.Cancel();
+    Task.WaitAll(helpers);
+    Console.WriteLine("OK " + auth + " extra=" + extra);
     return 0;
 }
 
