@@ -10,7 +10,7 @@ internal static class TestSupport
 
     public static string NewTempDirectory(string name)
     {
-        var path = Path.Combine(Path.GetTempPath(), "jobserver-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        var path = Path.Combine(Path.GetTempPath(), "jbs-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(path);
         return path;
     }
