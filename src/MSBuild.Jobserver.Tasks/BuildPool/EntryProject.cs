@@ -11,13 +11,15 @@ namespace MSBuild.Jobserver.Tasks.BuildPool;
 /// </summary>
 internal static class EntryProject
 {
-    private static readonly Lazy<string?> Path = new(Find);
+    /// <summary>
+    /// True when <paramref name="projectFullPath"/> is the project the build was started on. Relative command-line
+    /// paths are resolved against <paramref name="startupDirectory"/> ($(MSBuildStartupDirectory)), because MSBuild
+    /// moves the current directory to each project's own while its tasks run.
+    /// </summary>
+    public static bool Is(string projectFullPath, string startupDirectory) =>
+        Find(startupDirectory) is { } entry && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
 
-    /// <summary>True when <paramref name="projectFullPath"/> is the project the build was started on.</summary>
-    public static bool Is(string projectFullPath) =>
-        Path.Value is { } entry && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
-
-    private static string? Find()
+    private static string? Find(string startupDirectory)
     {
         foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
         {
@@ -26,18 +28,19 @@ internal static class EntryProject
                 continue;
             }
 
-            if (IsProjectFile(arg) && File.Exists(arg))
+            var path = System.IO.Path.Combine(startupDirectory, arg);
+            if (IsProjectFile(path) && File.Exists(path))
             {
-                return System.IO.Path.GetFullPath(arg);
+                return System.IO.Path.GetFullPath(path);
             }
 
-            if (Directory.Exists(arg) && SingleProjectIn(arg) is { } inDirectory)
+            if (Directory.Exists(path) && SingleProjectIn(path) is { } inDirectory)
             {
                 return inDirectory;
             }
         }
 
-        return SingleProjectIn(Environment.CurrentDirectory);
+        return SingleProjectIn(startupDirectory);
     }
 
     private static string? SingleProjectIn(string directory)

@@ -20,6 +20,10 @@ public sealed class JobserverSummary : Task
     [Required]
     public string ProjectFullPath { get; set; } = "";
 
+    /// <summary>$(MSBuildStartupDirectory): where relative paths on the command line start.</summary>
+    [Required]
+    public string StartupDirectory { get; set; } = "";
+
     /// <summary>JobserverTraceFile: where to write a Chrome trace-event file; empty writes none.</summary>
     public string TraceFile { get; set; } = "";
 
@@ -27,7 +31,7 @@ public sealed class JobserverSummary : Task
     public override bool Execute()
     {
         var owner = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine);
-        if (owner is null || owner.Handle.Mode == BuildJobserverMode.None || !EntryProject.Is(ProjectFullPath))
+        if (owner is null || owner.Handle.Mode == BuildJobserverMode.None || !EntryProject.Is(ProjectFullPath, StartupDirectory))
         {
             return true;
         }
@@ -66,7 +70,7 @@ public sealed class JobserverSummary : Task
 
     private void WriteTrace(System.Collections.Generic.IReadOnlyList<TokenHold> holds, int slots)
     {
-        var path = Path.GetFullPath(TraceFile.Trim());
+        var path = Path.GetFullPath(Path.Combine(StartupDirectory, TraceFile.Trim()));
         try
         {
             ChromeTrace.Write(path, holds, slots, Path.GetFileNameWithoutExtension(ProjectFullPath));
