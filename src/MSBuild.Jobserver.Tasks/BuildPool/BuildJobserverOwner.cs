@@ -88,7 +88,7 @@ internal sealed class BuildJobserverOwner : IDisposable
                 OwnerProcessId = ProcessInfo.CurrentId,
                 InheritedRejected = inherited.Rejected,
             };
-            JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.Summary,
+            JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolCreated,
                 $"Created a jobserver of {requestedSlots} slots for this build ({pool.Auth.ToAuthString()}).");
             return new BuildJobserverOwner(handle, pool);
         }

@@ -44,6 +44,7 @@ internal static class DiagnosticCode
     public const string Summary = "JOBS0030";
     public const string JoinedInherited = "JOBS0031";
     public const string InheritedDisabled = "JOBS0032";
+    public const string PoolCreated = "JOBS0033";
 
     // Tool output about jobservers, re-logged with a code and the tool's own text.
     public const string ToolFailedToConnect = "JOBS0101";
