@@ -6,11 +6,13 @@ using MSBuild.Jobserver.Protocol;
 //   probe inherited <items>                              work through items with the jobserver from the environment;
 //                                                        prints OK ... extra=<items done on extra tokens> or REJECTED <reason>
 //   probe stress <fifo> <dev:ino> <iterations> <log>     acquire/hold/release, logging "start end" ticks per hold
+//   probe platform                                       prints how Create, Validate and Connect report this platform
 //   probe fds                                            prints the descriptors open in this process (diagnostics)
 return args[0] switch
 {
     "inherited" => Inherited(int.Parse(args[1], CultureInfo.InvariantCulture)),
     "stress" => Stress(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4]),
+    "platform" => Platform(),
     "fds" => ListDescriptors(),
     _ => 2,
 };
@@ -97,6 +99,28 @@ static int Stress(string fifo, string identity, int iterations, string log)
 
     File.WriteAllLines(log, lines);
     return 0;
+}
+
+static int Platform()
+{
+    var auth = JobserverAuth.Fifo("/nonexistent/fifo");
+    Console.WriteLine("Validate " + (JobserverValidator.Validate(auth).Reason?.ToString() ?? "Valid"));
+    Report("Connect", () => JobserverClient.Connect(auth).Dispose());
+    Report("Create", () => JobTokenPool.Create(1).Dispose());
+    return 0;
+
+    static void Report(string what, Action action)
+    {
+        try
+        {
+            action();
+            Console.WriteLine(what + " OK");
+        }
+        catch (JobserverException e)
+        {
+            Console.WriteLine(what + " " + e.Reason + " " + e.Message);
+        }
+    }
 }
 
 static int ListDescriptors()

@@ -108,7 +108,12 @@ internal static unsafe class PosixCalls
         var copy = RetryInt(() => Syscall.dup(fd), out var errno);
         Check(copy, errno, "dup");
         var result = new SafeFd(copy);
-        Check(RetryInt(() => Syscall.fcntl(copy, FcntlCommand.F_SETFD, SetFdCloseOnExec), out errno), errno, "fcntl(F_SETFD)");
+        if (RetryInt(() => Syscall.fcntl(copy, FcntlCommand.F_SETFD, SetFdCloseOnExec), out errno) < 0)
+        {
+            result.Dispose();
+            throw Failure("fcntl(F_SETFD)", errno);
+        }
+
         return result;
     }
 
@@ -295,7 +300,8 @@ internal static unsafe class PosixCalls
                 JobserverRejection.PlatformUnsupported,
                 "The POSIX helper library (Mono.Posix.NETStandard's libMonoPosixHelper) cannot be loaded on " +
                 RuntimeInformation.OSDescription + " " + RuntimeInformation.ProcessArchitecture +
-                ", so no jobserver can be used here; tools run with their own parallelism. (" + e.Message + ")",
+                ", so no jobserver can be used here; tools run with their own parallelism. (" + e.GetType().Name + ": " +
+                e.Message.Split('\n')[0].Trim() + ")",
                 e);
         }
     }

@@ -66,6 +66,11 @@ public abstract class JobserverClient : IDisposable
     /// <summary>
     /// Waits for a token. Cancellation is noticed within about 100 ms; when this throws, no token was taken.
     /// </summary>
+    /// <remarks>
+    /// One exception: an inherited <c>R,W</c> pipe on a POSIX system other than Linux cannot be reopened, so the
+    /// client shares make's blocking file description; if another process takes the token between poll and read,
+    /// the read (and so the cancellation) waits until a token comes back.
+    /// </remarks>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public JobToken Acquire(CancellationToken cancellationToken, TimeSpan? timeout = null) =>

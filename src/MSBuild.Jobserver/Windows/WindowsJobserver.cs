@@ -5,6 +5,9 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Windows;
 
 /// <summary>Validation of an advertised jobserver on Windows, where only the semaphore form exists.</summary>
+#if NET
+[System.Runtime.Versioning.SupportedOSPlatform("windows")]
+#endif
 internal static class WindowsJobserver
 {
     public static JobserverValidation Validate(JobserverAuth auth, string source)
@@ -19,12 +22,6 @@ internal static class WindowsJobserver
 
         try
         {
-#if NET
-            if (!OperatingSystem.IsWindows())
-            {
-                throw new PlatformNotSupportedException();
-            }
-#endif
             Open(auth.Name!, source).Dispose();
             return JobserverValidation.Valid(auth, "The jobserver semaphore '" + auth.Name + "' from " + source + " exists.", null);
         }
@@ -34,9 +31,6 @@ internal static class WindowsJobserver
         }
     }
 
-#if NET
-    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
-#endif
     public static Semaphore Open(string name, string source)
     {
         try

@@ -14,7 +14,7 @@ internal sealed class WindowsJobserverClient : JobserverClient
     private readonly Semaphore _semaphore;
 
     public WindowsJobserverClient(JobserverAuth auth)
-        : base(auth, null) => _semaphore = WindowsJobserver.Open(auth.Name!, auth.Name!);
+        : base(auth, null) => _semaphore = WindowsJobserver.Open(auth.Name!, "--jobserver-auth=" + auth.ToAuthString());
 
     public static (int Index, JobToken Token) AcquireFirst(WindowsJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
