@@ -144,6 +144,10 @@ internal static unsafe class PosixCalls
 
     internal static void Close(int fd) => Syscall.close(fd);
 
+    /// <summary>False only when no process has this id (ESRCH); a process of another user counts as alive.</summary>
+    internal static bool IsProcessAlive(int pid) =>
+        Syscall.kill(pid, 0) == 0 || LastError != Errno.ESRCH;
+
     /// <summary>Reads one byte. On a blocking descriptor this waits; on a non-blocking one EAGAIN becomes WouldBlock.</summary>
     internal static ReadOutcome ReadByte(int fd, out byte value)
     {

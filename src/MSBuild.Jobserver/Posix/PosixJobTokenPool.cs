@@ -35,6 +35,7 @@ internal sealed class PosixJobTokenPool : JobTokenPool
         var uid = PosixCalls.GetUid();
         var userDirectory = Path.Combine(parentDirectory ?? DefaultParent(uid), "msbuild-jobserver-" + uid.ToString(CultureInfo.InvariantCulture));
         EnsurePrivateDirectory(userDirectory, uid);
+        SweepStale(userDirectory, uid);
         var poolDirectory = CreatePoolDirectory(userDirectory);
         var fifoPath = Path.Combine(poolDirectory, "fifo");
         SafeFd? fd = null;
@@ -147,6 +148,34 @@ internal sealed class PosixJobTokenPool : JobTokenPool
                 JobserverRejection.FifoNotPrivate,
                 "The jobserver directory " + path + " " + problem + ", so a pool there would not be private: remove it " +
                 "(it is recreated as needed) or point TMPDIR at a directory of your own.");
+        }
+    }
+
+    // A pool whose owner was killed (a crashed or SIGKILLed MSBuild) leaves its directory behind. Its name starts
+    // with the owner's pid: once no process has that id, nothing can use the FIFO, and the next pool removes it.
+    // The entries are unlinked, never followed, and only directories of ours inside our private directory count.
+    private static void SweepStale(string userDirectory, uint uid)
+    {
+        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(userDirectory))
+        {
+            var name = Path.GetFileName(entry);
+            var dash = name.IndexOf('-');
+            if (dash <= 0
+                || !int.TryParse(name.Substring(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                || PosixCalls.IsProcessAlive(pid)
+                || !PosixCalls.TryLstat(entry, out var status, out _)
+                || status.Type != PosixCalls.TypeDirectory
+                || status.Uid != uid)
+            {
+                continue;
+            }
+
+            foreach (var file in System.IO.Directory.EnumerateFileSystemEntries(entry))
+            {
+                PosixCalls.Unlink(file);
+            }
+
+            PosixCalls.RemoveDirectory(entry);
         }
     }
 
