@@ -42,4 +42,15 @@ internal static class JobserverTaskSupport
 
         return node;
     }
+
+    /// <summary>Gives <paramref name="held"/> back and says so when that refilled tokens lost by tools that died.</summary>
+    public static void Release(Task task, NodeJobserver node, HeldToken held)
+    {
+        var refill = node.Release(held);
+        if (refill.Recovered > 0 || refill.Removed > 0)
+        {
+            JobserverLog.Warning(task.Log, DiagnosticCode.TokensRecovered,
+                $"The build's jobserver was missing {refill.Recovered} token(s) and had {refill.Removed} too many once no tool held one: a tool that died (killed by a timeout, Ctrl+C or a crash) kept them. The pool is back to {node.Handle.Slots} slots.");
+        }
+    }
 }

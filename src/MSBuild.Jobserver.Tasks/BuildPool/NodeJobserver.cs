@@ -31,6 +31,9 @@ internal sealed class HeldToken
 
     /// <summary>The tool (or task) it was taken for.</summary>
     public string Tool { get; init; } = "";
+
+    /// <summary>The lease that tells a refill this token may be out; ends after the token is back.</summary>
+    public TokenLease Lease { get; init; } = null!;
 }
 
 /// <summary>
@@ -137,9 +140,19 @@ internal sealed class NodeJobserver : IDisposable
 
         var requested = TokenEvents.NowMs;
         var clients = _local is null ? new[] { _pool! } : new[] { _pool!, _local };
-        var (index, token) = clients.Length == 1
-            ? (0, clients[0].Acquire(cancellationToken, timeout))
-            : JobserverClient.AcquireAny(clients, cancellationToken, timeout);
+        var lease = TokenLease.Begin(Handle.Directory);
+        int index;
+        JobToken token;
+        try
+        {
+            (index, token) = JobserverClient.AcquireAny(clients, cancellationToken, timeout);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
         return new HeldToken
         {
             Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
@@ -149,17 +162,23 @@ internal sealed class NodeJobserver : IDisposable
             AcquiredMs = TokenEvents.NowMs,
             Project = project,
             Tool = tool,
+            Lease = lease,
         };
     }
 
-    /// <summary>Gives the token back to the pool it came from and records the hold.</summary>
-    public void Release(HeldToken held)
+    /// <summary>
+    /// Gives the token back to the pool it came from, records the hold, ends its lease, and, when that was the last
+    /// lease of our own pool, tops the pool back up (tokens of an inherited pool belong to its owner: never minted).
+    /// </summary>
+    public RefillResult Release(HeldToken held)
     {
         var client = held.Source == 1 ? _local : _pool;
         client!.Release(held.Token);
         TokenEvents.Append(Handle.Directory, new TokenHold(
             held.RequestedMs, held.AcquiredMs, TokenEvents.NowMs, ProcessInfo.CurrentId,
             held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
+        held.Lease.Dispose();
+        return Handle.Mode == BuildJobserverMode.Owned ? TokenLease.RefillIfIdle(Handle.Directory, _pool!, Handle.Slots) : default;
     }
 
     /// <summary>Keeps a token that AcquireJobToken handed to the project until ReleaseJobToken brings it back.</summary>

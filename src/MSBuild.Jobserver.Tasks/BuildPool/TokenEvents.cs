@@ -72,7 +72,10 @@ internal static class TokenEvents
         return holds.OrderBy(h => h.AcquiredMs).ToList();
     }
 
-    /// <summary>Removes the records, so the pool's private directory can be removed with it.</summary>
+    /// <summary>
+    /// Removes everything the tasks wrote into the pool's private directory (records, leases, markers): all but the
+    /// FIFO, which the pool itself unlinks before it removes the directory.
+    /// </summary>
     public static void DeleteAll(string directory)
     {
         if (directory.Length == 0 || !Directory.Exists(directory))
@@ -80,7 +83,7 @@ internal static class TokenEvents
             return;
         }
 
-        foreach (var file in Directory.EnumerateFiles(directory, "events-*.tsv"))
+        foreach (var file in Directory.EnumerateFiles(directory).Where(f => Path.GetFileName(f) != "fifo"))
         {
             File.Delete(file);
         }

@@ -39,6 +39,7 @@ internal static class DiagnosticCode
     public const string TokenNotReleased = "JOBS0027";
     public const string RendezvousFailed = "JOBS0028";
     public const string TraceFileFailed = "JOBS0029";
+    public const string TokensRecovered = "JOBS0034";
 
     // Informational messages.
     public const string Summary = "JOBS0030";

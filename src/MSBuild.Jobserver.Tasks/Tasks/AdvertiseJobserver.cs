@@ -33,6 +33,8 @@ public sealed class AdvertiseJobserver : Task
 
         if (node is not null)
         {
+            // These tools take tokens without a lease, so a refill could not tell their tokens from lost ones.
+            TokenLease.DisableRefill(node.Handle.Directory);
             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
                 "Every tool this project starts now sees the build's jobserver ({0}).", node.Handle.PoolPath);
         }

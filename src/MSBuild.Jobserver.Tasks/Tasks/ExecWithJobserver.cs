@@ -61,7 +61,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         }
         finally
         {
-            node.Release(held);
+            JobserverTaskSupport.Release(this, node, held);
         }
     }
 

@@ -21,15 +21,16 @@ public sealed class ReleaseJobToken : Task
             return true;
         }
 
-        var held = NodeJobserver.Existing(BuildEngine)?.TakeBackFromProject(token);
-        if (held is null)
+        var node = NodeJobserver.Existing(BuildEngine);
+        var held = node?.TakeBackFromProject(token);
+        if (node is null || held is null)
         {
             JobserverLog.Error(Log, DiagnosticCode.UnknownToken,
                 $"'{Token}' is not a token AcquireJobToken handed out in this build (or it was released already). Pass the Token output of AcquireJobToken from the same project, once.");
             return false;
         }
 
-        NodeJobserver.Existing(BuildEngine)!.Release(held);
+        JobserverTaskSupport.Release(this, node, held);
         return true;
     }
 }
