@@ -89,12 +89,14 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             }
         }
 
-        // Exec runs `sh -c ". <script>"`; opening the descriptors in front keeps them out of every other child.
+        // Exec runs `sh -c ". <script>"` (ToolTask puts a space in front of the arguments); opening the descriptors
+        // in front of the script keeps them out of every other child.
         const string ShellPrefix = "-c \"";
-        if (_openDescriptorsInShell && startInfo.Arguments.StartsWith(ShellPrefix, StringComparison.Ordinal))
+        var arguments = startInfo.Arguments.TrimStart();
+        if (_openDescriptorsInShell && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal))
         {
             startInfo.Arguments = ShellPrefix + ChildEnvironment.ShellOpenDescriptors.Replace("\"", "\\\"") + "; "
-                + startInfo.Arguments.Substring(ShellPrefix.Length);
+                + arguments.Substring(ShellPrefix.Length);
         }
         else if (_openDescriptorsInShell)
         {
