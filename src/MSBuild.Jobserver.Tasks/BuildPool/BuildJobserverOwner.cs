@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Runtime.InteropServices;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -63,7 +62,7 @@ internal sealed class BuildJobserverOwner : IDisposable
 
     private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment)
     {
-        var inherited = InheritedJobserver.Evaluate(log, environment, IsWorkerNode());
+        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
             return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName);
@@ -137,10 +136,6 @@ internal sealed class BuildJobserverOwner : IDisposable
             $"Joined the jobserver inherited through {variable} ({auth.ToAuthString()}, -j{jobs}): every tool of this build shares the parent's slots.");
         return new BuildJobserverOwner(handle, local);
     }
-
-    // Worker nodes are started with /nodemode; only the entry process holds the descriptors make handed down.
-    private static bool IsWorkerNode() =>
-        Environment.GetCommandLineArgs().Any(a => a.IndexOf("nodemode:", StringComparison.OrdinalIgnoreCase) >= 0);
 
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
     public static bool CanShareInheritedPipe => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);

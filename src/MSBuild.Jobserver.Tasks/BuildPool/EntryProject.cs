@@ -14,12 +14,17 @@ internal static class EntryProject
     /// <summary>
     /// True when <paramref name="projectFullPath"/> is the project the build was started on. Relative command-line
     /// paths are resolved against <paramref name="startupDirectory"/> ($(MSBuildStartupDirectory)), because MSBuild
-    /// moves the current directory to each project's own while its tasks run.
+    /// moves the current directory to each project's own while its tasks run. Only meaningful in the entry process:
+    /// a worker node's command line names no project (ask <see cref="Rendezvous.EntryProject"/> there).
     /// </summary>
-    public static bool Is(string projectFullPath, string startupDirectory) =>
-        Find(startupDirectory) is { } entry && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
+    public static bool Is(string projectFullPath, string startupDirectory) => Same(projectFullPath, Find(startupDirectory));
 
-    private static string? Find(string startupDirectory)
+    /// <summary>True when <paramref name="projectFullPath"/> is <paramref name="entry"/> (a full path, or null when unknown).</summary>
+    public static bool Same(string projectFullPath, string? entry) =>
+        entry is not null && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
+
+    /// <summary>The full path of the project the entry process's command line names; null when it cannot tell.</summary>
+    public static string? Find(string startupDirectory)
     {
         foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
         {

@@ -1,4 +1,6 @@
+using System;
 using System.Diagnostics;
+using System.Linq;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
@@ -7,6 +9,13 @@ internal static class ProcessInfo
 {
     /// <summary>This process's id.</summary>
     public static int CurrentId { get; } = GetId();
+
+    /// <summary>
+    /// True in an MSBuild worker node (started with /nodemode); false in the entry process, the one the build was
+    /// started in, which holds the descriptors make handed down and owns the build's pool.
+    /// </summary>
+    public static bool IsWorkerNode { get; } =
+        Environment.GetCommandLineArgs().Any(a => a.IndexOf("nodemode:", StringComparison.OrdinalIgnoreCase) >= 0);
 
     private static int GetId()
     {

@@ -18,12 +18,56 @@ internal static class Rendezvous
     /// <summary>The target that creates or joins the pool and returns its handle.</summary>
     public const string TargetName = "OpenJobserver";
 
+    /// <summary>The target that returns the project the build was started on, as the entry process sees it.</summary>
+    public const string EntryProjectTargetName = "FindEntryProject";
+
+    /// <summary>The target that logs the end-of-build summary in the entry process, for an entry project built elsewhere.</summary>
+    public const string SummarizeTargetName = "Summarize";
+
+    private const string EntryProjectKey = "MSBuild.Jobserver.EntryProject";
+
     /// <summary>The rendezvous project shipped beside the task assembly (tasks/rendezvous/dirs.proj).</summary>
     public static string ProjectPath { get; } = Path.GetFullPath(Path.Combine(
         Path.GetDirectoryName(typeof(Rendezvous).Assembly.Location) ?? ".", "..", "rendezvous", "dirs.proj"));
 
     /// <summary>Asks MSBuild for the build's handle. Must not be called while the task has yielded.</summary>
     public static BuildJobserverHandle Request(IBuildEngine engine, int slots)
+    {
+        var properties = new Hashtable { ["JobserverSlots"] = slots.ToString(CultureInfo.InvariantCulture) };
+        var items = Build(engine, TargetName, properties);
+        if (items.Length != 1)
+        {
+            throw new InvalidOperationException("The jobserver rendezvous target failed; see the errors above.");
+        }
+
+        return BuildJobserverHandle.FromItem(items[0]);
+    }
+
+    /// <summary>
+    /// The full path of the project the build was started on, null when the entry process cannot tell. A worker
+    /// node's own command line names no project, so it asks the entry process, once per build.
+    /// </summary>
+    public static string? EntryProject(IBuildEngine engine)
+    {
+        var engine4 = (IBuildEngine4)engine;
+        if (engine4.GetRegisteredTaskObject(EntryProjectKey, RegisteredTaskObjectLifetime.Build) is string known)
+        {
+            return known.Length == 0 ? null : known;
+        }
+
+        var items = Build(engine, EntryProjectTargetName, new Hashtable());
+        var entry = items.Length == 1 ? items[0].ItemSpec : "";
+        engine4.RegisterTaskObject(EntryProjectKey, entry, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        return entry.Length == 0 ? null : entry;
+    }
+
+    /// <summary>Has the entry process, which owns the pool, log the end-of-build summary for <paramref name="projectFullPath"/>.</summary>
+    public static void Summarize(IBuildEngine engine, string projectFullPath, string traceFile) =>
+        Build(engine, SummarizeTargetName, new Hashtable { ["JobserverSummaryProject"] = projectFullPath, ["JobserverTraceFile"] = traceFile });
+
+    // Builds a target of the rendezvous project with exactly `properties` as its global properties: the caller's are
+    // stripped, so that every caller (inner builds included) asking the same maps to one configuration, run once.
+    private static ITaskItem[] Build(IBuildEngine engine, string target, Hashtable properties)
     {
         if (engine is not IBuildEngine3 engine3)
         {
@@ -35,20 +79,18 @@ internal static class Rendezvous
             throw new InvalidOperationException($"The package is incomplete: '{ProjectPath}' is missing. Restore the MSBuild.Jobserver package again.");
         }
 
-        // Strip the caller's global properties so that every caller (inner builds included) maps to one configuration.
         var remove = ProjectJobserverSettings.GlobalPropertyNames(engine)
-            .Where(n => !string.Equals(n, "JobserverSlots", StringComparison.OrdinalIgnoreCase))
+            .Where(n => !properties.Keys.Cast<string>().Any(k => string.Equals(k, n, StringComparison.OrdinalIgnoreCase)))
             .ToList();
-        var properties = new Hashtable { ["JobserverSlots"] = slots.ToString(CultureInfo.InvariantCulture) };
         var result = engine3.BuildProjectFilesInParallel(
-            new[] { ProjectPath }, new[] { TargetName }, new IDictionary[] { properties }, new IList<string>[] { remove }, new string?[] { null }, true);
+            new[] { ProjectPath }, new[] { target }, new IDictionary[] { properties }, new IList<string>[] { remove }, new string?[] { null }, true);
 
         if (!result.Result || result.TargetOutputsPerProject.Count == 0
-            || !result.TargetOutputsPerProject[0].TryGetValue(TargetName, out var items) || items.Length != 1)
+            || !result.TargetOutputsPerProject[0].TryGetValue(target, out var items))
         {
-            throw new InvalidOperationException("The jobserver rendezvous target failed; see the errors above.");
+            throw new InvalidOperationException($"The jobserver rendezvous target {target} failed; see the errors above.");
         }
 
-        return BuildJobserverHandle.FromItem(items[0]);
+        return items;
     }
 }

@@ -12,7 +12,8 @@ namespace MSBuild.Jobserver.Tasks;
 /// <summary>
 /// Runs when a project finishes; in the project the build was started on (in the entry process, which owns the
 /// pool) it logs how the slots were used, counts the tokens back (a missing one is a warning), and writes the
-/// trace file when asked. Elsewhere it does nothing.
+/// trace file when asked. When MSBuild built that project on a worker node, it has the rendezvous project do
+/// the same in the entry process. Elsewhere it does nothing.
 /// </summary>
 public sealed class JobserverSummary : Task
 {
@@ -30,6 +31,11 @@ public sealed class JobserverSummary : Task
     /// <inheritdoc/>
     public override bool Execute()
     {
+        if (ProcessInfo.IsWorkerNode)
+        {
+            return ForwardToEntryProcess();
+        }
+
         var owner = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine);
         if (owner is null || owner.Handle.Mode == BuildJobserverMode.None || !EntryProject.Is(ProjectFullPath, StartupDirectory))
         {
@@ -63,6 +69,25 @@ public sealed class JobserverSummary : Task
         if (TraceFile.Trim().Length > 0)
         {
             WriteTrace(holds, handle.Slots);
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+
+    // MSBuild may build the entry project on a worker node, but the pool, its records and its token count live in
+    // the entry process: when this is the entry project, the rendezvous project logs the summary there.
+    private bool ForwardToEntryProcess()
+    {
+        try
+        {
+            if (EntryProject.Same(ProjectFullPath, Rendezvous.EntryProject(BuildEngine)))
+            {
+                Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile);
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            JobserverLog.Warning(Log, DiagnosticCode.RendezvousFailed, ex.Message + " The build's jobserver summary is not logged.");
         }
 
         return !Log.HasLoggedErrors;

@@ -1,0 +1,27 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
+
+namespace MSBuild.Jobserver.Tasks;
+
+/// <summary>
+/// The rendezvous project's task that names the project the build was started on, read from the entry process's
+/// command line: worker nodes, whose command line names no project, ask it once per build. Not meant for user projects.
+/// </summary>
+public sealed class FindEntryProject : Task
+{
+    /// <summary>$(MSBuildStartupDirectory): where relative paths on the command line start.</summary>
+    [Required]
+    public string StartupDirectory { get; set; } = "";
+
+    /// <summary>The entry project's full path; empty when the command line does not say.</summary>
+    [Output]
+    public string EntryProject { get; private set; } = "";
+
+    /// <inheritdoc/>
+    public override bool Execute()
+    {
+        EntryProject = BuildPool.EntryProject.Find(StartupDirectory) ?? "";
+        return true;
+    }
+}
