@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Shows the package's main job on samples/RustMix: packs the package from this repository, builds the sample
+# (four .NET projects, each running `cargo build` through a plain <Exec>) with `dotnet build -m`, and runs the app.
+#
+#   bash build/sample.sh                 # pack, clean build of the sample, run the app
+#   bash build/sample.sh --trace         # also write artifacts/sample-trace.json (open it in https://ui.perfetto.dev)
+#   bash build/sample.sh --no-clean      # keep the sample's previous outputs (cargo then has nothing to do)
+#   bash build/sample.sh -- -m:4 -p:JobserverSlots=3   # anything after -- goes to dotnet build
+#
+# Needs the .NET 10 SDK and cargo/rustc (no network for cargo: the crates have no dependencies).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sample="$root/samples/RustMix"
+trace=""
+clean=1
+build_args=()
+
+usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --trace) trace="$root/artifacts/sample-trace.json" ;;
+    --no-clean) clean=0 ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; build_args+=("$@"); break ;;
+    *) echo "sample.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for tool in dotnet cargo; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "sample.sh: '$tool' is not on PATH; the sample needs the .NET 10 SDK and cargo." >&2
+    exit 1
+  fi
+done
+
+# The package version stays 1.0.0 while developing, so a shared NuGet cache would keep serving the first one packed:
+# the sample gets a package folder of its own, emptied on every run.
+export NUGET_PACKAGES="$root/artifacts/sample-packages"
+# A reused MSBuild node keeps the task assembly it loaded from that same path: use fresh nodes every time.
+export MSBUILDDISABLENODEREUSE=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+seconds() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+echo "==> Packing MSBuild.Jobserver into artifacts/pkg"
+t0=$(seconds)
+dotnet pack "$root/MSBuild.Jobserver.sln" -c Release -o "$root/artifacts/pkg" -nologo -v:quiet -nr:false
+t1=$(seconds)
+
+rm -rf "$NUGET_PACKAGES"
+if [ "$clean" -eq 1 ]; then
+  echo "==> Cleaning the sample's outputs (bin, obj, the crates' target directories)"
+  rm -rf "$sample"/*/bin "$sample"/*/obj "$sample"/crates/*/target
+fi
+
+properties=()
+if [ -n "$trace" ]; then
+  rm -f "$trace"
+  properties+=("-p:JobserverTraceFile=$trace")
+fi
+
+echo "==> cd samples/RustMix && dotnet build -m -nr:false ${properties[*]} ${build_args[*]}"
+cd "$sample"
+t2=$(seconds)
+dotnet build -m -nr:false "${properties[@]}" "${build_args[@]}"
+t3=$(seconds)
+
+echo "==> Running the app: dotnet App/bin/Debug/net10.0/RustMix.dll"
+app_output=$(dotnet App/bin/Debug/net10.0/RustMix.dll)
+t4=$(seconds)
+
+echo
+echo "$app_output"
+echo
+echo "pack $(elapsed "$t0" "$t1") s, build $(elapsed "$t2" "$t3") s, run $(elapsed "$t3" "$t4") s."
+if [ -n "$trace" ]; then
+  if [ -f "$trace" ]; then
+    echo "Trace: $trace (open it in https://ui.perfetto.dev or chrome://tracing)."
+  else
+    echo "sample.sh: no trace was written to $trace; see the build output above." >&2
+    exit 1
+  fi
+fi
