@@ -37,9 +37,10 @@ internal sealed class BuildJobserverOwner : IDisposable
 
     /// <summary>
     /// The build's owner: created on the first call of the build, reused by later calls (another rendezvous
-    /// configuration asking with a different slot count gets the same pool and a warning).
+    /// configuration asking with a different slot count gets the same pool and a warning). Warnings name
+    /// <paramref name="blame"/> (the entry project) rather than the rendezvous project in the NuGet cache.
     /// </summary>
-    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment)
+    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
     {
         lock (Gate)
         {
@@ -48,24 +49,24 @@ internal sealed class BuildJobserverOwner : IDisposable
                 if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Slots != requestedSlots)
                 {
                     JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
-                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {requestedSlots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).");
+                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {requestedSlots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
                 }
 
                 return existing;
             }
 
-            var owner = Create(log, requestedSlots, environment);
+            var owner = Create(log, requestedSlots, environment, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
-    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment)
+    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
     {
-        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode);
+        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
-            return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName);
+            return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName, blame);
         }
 
         if (requestedSlots <= 1)
@@ -94,12 +95,12 @@ internal sealed class BuildJobserverOwner : IDisposable
         catch (JobserverException ex)
         {
             var code = ex.Reason == JobserverRejection.PlatformUnsupported ? DiagnosticCode.PlatformUnsupported : DiagnosticCode.PoolCreationFailed;
-            JobserverLog.Warning(log, code, ex.Message + " The build goes on without a jobserver: tools use their own defaults.");
+            JobserverLog.Warning(log, code, ex.Message + " The build goes on without a jobserver: tools use their own defaults.", blame);
             return new BuildJobserverOwner(BuildJobserverHandle.None(ex.Message, inherited.Rejected), null);
         }
     }
 
-    private static BuildJobserverOwner Join(TaskLoggingHelper log, JobserverAuth auth, PipeIdentity? identity, int jobs, string variable)
+    private static BuildJobserverOwner Join(TaskLoggingHelper log, JobserverAuth auth, PipeIdentity? identity, int jobs, string variable, string? blame)
     {
         // The entry process's own implicit slot becomes the one token of a build-local pool: a tool starts when it
         // gets either that token or one of the parent's, and each goes back where it came from.
@@ -111,7 +112,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         catch (JobserverException ex)
         {
             JobserverLog.Warning(log, DiagnosticCode.PoolCreationFailed,
-                ex.Message + " The build uses only the inherited jobserver's tokens, so it may run one tool fewer than make allows.");
+                ex.Message + " The build uses only the inherited jobserver's tokens, so it may run one tool fewer than make allows.", blame);
         }
 
         var poolPath = auth.Kind switch

@@ -37,7 +37,7 @@ internal sealed class InheritedJobserver
     public bool Rejected { get; }
 
     /// <summary>Reads and validates the advertised jobserver; logs the verdict when it is not a plain "none".</summary>
-    public static InheritedJobserver Evaluate(TaskLoggingHelper log, Func<string, string?> environment, bool isWorkerNode)
+    public static InheritedJobserver Evaluate(TaskLoggingHelper log, Func<string, string?> environment, bool isWorkerNode, string? blame)
     {
         var advertised = MakeFlags.FromEnvironment(environment);
         if (advertised is null || !advertised.AdvertisesJobserver)
@@ -55,7 +55,7 @@ internal sealed class InheritedJobserver
 
         if (advertised.Error is { } error || advertised.Auth is not { } auth)
         {
-            Reject(log, DiagnosticCode.InheritedUnparsable, variable,
+            Reject(log, blame, DiagnosticCode.InheritedUnparsable, variable,
                 (advertised.Error ?? $"{variable} names no usable jobserver") + ".");
             return new InheritedJobserver(variable, null, null, null, rejected: true);
         }
@@ -65,7 +65,7 @@ internal sealed class InheritedJobserver
             var why = isWorkerNode
                 ? "the build's jobserver was opened in an MSBuild worker node, which may hold another build's pipe under the same descriptor numbers"
                 : "this operating system cannot hand an anonymous pipe from the entry process to MSBuild's worker nodes";
-            Reject(log, DiagnosticCode.InheritedIdentityMismatch, variable,
+            Reject(log, blame, DiagnosticCode.InheritedIdentityMismatch, variable,
                 $"The jobserver in {variable} (descriptors {auth.ToAuthString()}) is not used: {why}. Use GNU make 4.4 or later (its FIFO jobserver reaches every process).");
             return new InheritedJobserver(variable, null, null, null, rejected: true);
         }
@@ -73,14 +73,14 @@ internal sealed class InheritedJobserver
         var validation = JobserverValidator.Validate(auth, variable);
         if (!validation.IsValid)
         {
-            Reject(log, DiagnosticCode.ForRejection(validation.Reason ?? JobserverRejection.Unparsable), variable, validation.Message);
+            Reject(log, blame, DiagnosticCode.ForRejection(validation.Reason ?? JobserverRejection.Unparsable), variable, validation.Message);
             return new InheritedJobserver(variable, null, null, null, rejected: true);
         }
 
         return new InheritedJobserver(variable, auth, validation.Identity, advertised.Jobs, rejected: false);
     }
 
-    private static void Reject(TaskLoggingHelper log, string code, string variable, string cause) =>
+    private static void Reject(TaskLoggingHelper log, string? blame, string code, string variable, string cause) =>
         JobserverLog.Warning(log, code,
-            $"{cause} The build ignores the jobserver in {variable}, uses its own, and hides the broken value from every tool it starts.");
+            $"{cause} The build ignores the jobserver in {variable}, uses its own, and hides the broken value from every tool it starts.", blame);
 }

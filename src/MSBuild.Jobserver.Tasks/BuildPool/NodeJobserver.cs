@@ -172,10 +172,12 @@ internal sealed class NodeJobserver : IDisposable
     /// </summary>
     public RefillResult Release(HeldToken held)
     {
+        // The hold ends before the byte goes back: a waiter elsewhere may record its start the moment it reads it.
+        var released = TokenEvents.NowMs;
         var client = held.Source == 1 ? _local : _pool;
         client!.Release(held.Token);
         TokenEvents.Append(Handle.Directory, new TokenHold(
-            held.RequestedMs, held.AcquiredMs, TokenEvents.NowMs, ProcessInfo.CurrentId,
+            held.RequestedMs, held.AcquiredMs, released, ProcessInfo.CurrentId,
             held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
         held.Lease.Dispose();
         return Handle.Mode == BuildJobserverMode.Owned ? TokenLease.RefillIfIdle(Handle.Directory, _pool!, Handle.Slots) : default;

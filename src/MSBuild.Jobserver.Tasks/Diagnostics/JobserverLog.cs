@@ -6,9 +6,12 @@ namespace MSBuild.Jobserver.Tasks.Diagnostics;
 /// <summary>Logs coded diagnostics with their help link, so every message a user sees can be looked up.</summary>
 internal static class JobserverLog
 {
-    /// <summary>A coded warning: cause and fix in <paramref name="message"/>.</summary>
-    public static void Warning(TaskLoggingHelper log, string code, string message) =>
-        log.LogWarning(null, code, null, DiagnosticCode.HelpLink(code), null, 0, 0, 0, 0, message);
+    /// <summary>
+    /// A coded warning: cause and fix in <paramref name="message"/>. <paramref name="file"/> names the project to
+    /// blame when it is not the one the task runs in (the rendezvous project lives in the NuGet cache).
+    /// </summary>
+    public static void Warning(TaskLoggingHelper log, string code, string message, string? file = null) =>
+        log.LogWarning(null, code, null, DiagnosticCode.HelpLink(code), file, 0, 0, 0, 0, message);
 
     /// <summary>A coded error: cause and fix in <paramref name="message"/>.</summary>
     public static void Error(TaskLoggingHelper log, string code, string message) =>

@@ -15,6 +15,9 @@ public sealed class CreateBuildJobserver : Task
     [Required]
     public int Slots { get; set; }
 
+    /// <summary>$(MSBuildStartupDirectory): to find the entry project, which the warnings name.</summary>
+    public string StartupDirectory { get; set; } = "";
+
     /// <summary>The handle: item spec is the build's nonce, metadata describe the pool.</summary>
     [Output]
     public ITaskItem? Handle { get; private set; }
@@ -22,7 +25,8 @@ public sealed class CreateBuildJobserver : Task
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log, Slots, Environment.GetEnvironmentVariable);
+        var blame = StartupDirectory.Length > 0 ? EntryProject.Find(StartupDirectory) : null;
+        var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log, Slots, Environment.GetEnvironmentVariable, blame);
         Handle = owner.Handle.ToItem();
         return !Log.HasLoggedErrors;
     }

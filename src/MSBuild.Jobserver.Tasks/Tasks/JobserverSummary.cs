@@ -63,7 +63,7 @@ public sealed class JobserverSummary : Task
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
         JobserverLog.Message(Log, MessageImportance.High, DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s), peak {3} at once; {4:0.0} s waiting for tokens in total; {5} token(s) lost, {6} recovered.",
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
             handle.Slots, kind, holds.Count, peak, waited, missing, TokenLease.RecoveredSoFar(handle.Directory)));
 
         if (TraceFile.Trim().Length > 0)
