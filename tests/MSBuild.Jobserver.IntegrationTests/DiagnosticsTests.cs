@@ -1,0 +1,69 @@
+namespace MSBuild.Jobserver.IntegrationTests;
+
+/// <summary>What the package tells the user: a bad JobserverSlots, and the end-of-build summary.</summary>
+[TestClass]
+public sealed class DiagnosticsTests : EndToEndTest
+{
+    /// <summary>A JobserverSlots that is not a whole number from 1 up fails the build with JOBS0020, naming the value.</summary>
+    [TestMethod]
+    [DataRow("abc")]
+    [DataRow("0")]
+    public void BadJobserverSlotsIsErrorJobs0020NamingTheValue(string slots)
+    {
+        var repo = NewFixture("t11-bad-slots");
+        var project = repo.AddCargoProject("badslots", crates: 1);
+
+        var run = repo.Build(project, new BuildOptions
+        {
+            Nodes = 2,
+            Properties = new Dictionary<string, string> { ["JobserverSlots"] = slots },
+            ExpectSuccess = false,
+        });
+
+        var errors = run.LinesWith("error JOBS0020");
+        TestContext.WriteLine($"JobserverSlots={slots}: exit {run.Outcome.ExitCode}; {errors.FirstOrDefault()}");
+        Assert.AreNotEqual(0, run.Outcome.ExitCode, "the build should fail:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsNotEmpty(errors, "no error JOBS0020:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsTrue(errors.All(e => e.Contains($"'{slots}'", StringComparison.Ordinal)), "JOBS0020 should quote the value:\n" + string.Join('\n', errors));
+        Assert.IsEmpty(run.Compiles, "cargo ran although the configuration was rejected");
+        Assert.IsEmpty(Fixtures.ErrorCodes(run).Where(c => c != "JOBS0020").ToList(), "other JOBS errors:\n" + ProcessRunner.Tail(run.Output));
+    }
+
+    /// <summary>
+    /// The summary (JOBS0030) is logged once, by the entry project, when it references the package, here a project
+    /// that builds two others in parallel (-m:4), wherever MSBuild schedules it.
+    /// </summary>
+    [TestMethod]
+    public void EntryProjectThatReferencesThePackageLogsOneSummary()
+    {
+        var repo = NewFixture("t13-summary");
+        var entry = Fixtures.CargoProjects(repo, projects: 2, crates: 2);
+
+        var run = repo.Build(entry, new BuildOptions { Nodes = 4 });
+        Report("summary build", run);
+
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "exactly one JOBS0030 summary expected:\n" + ProcessRunner.Tail(run.Output));
+        var summary = summaries[0];
+        TestContext.WriteLine("summary: " + summary);
+        Assert.AreEqual(4, summary.Slots, "the pool should have -m:4 slots");
+        Assert.AreEqual("own pool", summary.Kind);
+        Assert.AreEqual(2, summary.ToolRuns, "two cargo runs took tokens");
+        Assert.IsInRange(1, 2, summary.Peak, "peak tokens held by the two cargo runs");
+        Assert.AreEqual(0, summary.Lost, "no token may be lost");
+    }
+
+    /// <summary>A build whose entry project does not reference the package logs no summary (only the entry project does).</summary>
+    [TestMethod]
+    public void EntryProjectWithoutThePackageLogsNoSummary()
+    {
+        var repo = NewFixture("t13-no-summary");
+        var projects = new[] { repo.AddCargoProject("q1", crates: 1), repo.AddCargoProject("q2", crates: 1) };
+        var entry = repo.AddTraversal("all.proj", projects, PackageUse.None);
+
+        var run = repo.Build(entry, new BuildOptions { Nodes = 4 });
+
+        Assert.HasCount(2, run.Compiles, run.Describe());
+        Assert.IsEmpty(Fixtures.Summaries(run), "a project that is not the entry logged the summary:\n" + ProcessRunner.Tail(run.Output));
+    }
+}
