@@ -53,6 +53,27 @@ public sealed class DiagnosticsTests : EndToEndTest
         Assert.AreEqual(0, summary.Lost, "no token may be lost");
     }
 
+    /// <summary>A multi-targeting entry project logs the summary once, after all its inner builds, counting every tool run.</summary>
+    [TestMethod]
+    public void MultiTargetingEntryProjectLogsOneSummary()
+    {
+        var repo = NewFixture("t13-multi-targeting");
+        CrateGenerator.WriteWorkspace(Path.Combine(repo.Root, "multi", "ws"), "multi", crates: 1);
+        var project = repo.AddProject("multi", PackageUse.PackageReference, "    <TargetFrameworks>net10.0;net9.0</TargetFrameworks>", """
+              <!-- Runs in each inner build (not the outer one): two tool runs. -->
+              <Target Name="CargoBuild" AfterTargets="Build" Condition="'$(TargetFramework)' != ''">
+                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
+              </Target>
+            """);
+
+        var run = repo.Build(project, new BuildOptions { Nodes = 2 });
+
+        var summaries = Fixtures.Summaries(run);
+        TestContext.WriteLine("summaries: " + string.Join("; ", summaries));
+        Assert.HasCount(1, summaries, "a multi-targeting entry project should log one summary, not one per target framework:\n" + ProcessRunner.Tail(run.Output));
+        Assert.AreEqual(2, summaries[0].ToolRuns, "the summary should come after both inner builds' cargo runs");
+    }
+
     /// <summary>A build whose entry project does not reference the package logs no summary (only the entry project does).</summary>
     [TestMethod]
     public void EntryProjectWithoutThePackageLogsNoSummary()

@@ -220,12 +220,13 @@ internal sealed class FixtureRepo
         var reference = use == PackageUse.PackageReference
             ? $"  <ItemGroup>\n    <PackageReference Include=\"{PackageFeed.Id}\" Version=\"{PackageFeed.Version}\" PrivateAssets=\"all\" />\n  </ItemGroup>\n"
             : "";
+        // net10.0 unless the project multi-targets (TargetFramework would turn that off).
+        var framework = extraProperties.Contains("<TargetFrameworks>", StringComparison.Ordinal) ? "" : "\n    <TargetFramework>net10.0</TargetFramework>";
         var properties = extraProperties.Length == 0 ? "" : "\n" + extraProperties.TrimEnd();
         body = body.Length == 0 ? "" : body.TrimEnd() + "\n";
         return $"""
             <Project Sdk="{PackageFeed.NoTargetsSdk}">
-            {sdk}  <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>{properties}
+            {sdk}  <PropertyGroup>{framework}{properties}
               </PropertyGroup>
             {reference}{items}{body}</Project>
 

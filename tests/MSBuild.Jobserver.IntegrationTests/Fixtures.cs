@@ -51,7 +51,8 @@ internal static partial class Fixtures
     public static IReadOnlyList<string> ErrorCodes(BuildRun run) =>
         ErrorPattern().Matches(run.Body).Select(m => m.Groups["code"].Value).ToList();
 
-    [GeneratedRegex(@"JOBS0030: Jobserver: (?<slots>\d+) slots \((?<kind>[^)]*)\); (?<runs>\d+) tool run\(s\) took a slot, at most (?<peak>\d+) at once; [0-9.]+ s spent waiting for slots; (?<lost>\d+) token\(s\) lost")]
+    // "JOBS0030: Jobserver: 4 slots (own pool); 2 tool run(s) took a slot, at most 2 at once; 0.0 s spent waiting for slots; 0 token(s) lost, ..."
+    [GeneratedRegex(@"JOBS0030: Jobserver: (?<slots>\d+) slots \((?<kind>[^)]*)\); (?<runs>\d+) tool run\(s\)[^;]*?(?:peak|at most) (?<peak>\d+) at once; [^;]*; (?<lost>\d+) token\(s\) lost")]
     private static partial Regex SummaryPattern();
 
     [GeneratedRegex(@"warning (?<code>JOBS\d{4})\s*:")]
