@@ -51,6 +51,9 @@ public sealed class InheritedJobserverTests : EndToEndTest
             Assert.IsTrue(run.Compiles.Any(c => c.Start < sleep.End && sleep.Start < c.End), $"{sleep.Label} overlapped no compile; the measurement proves nothing:\n{run.Describe()}");
         }
 
+        var pools = run.Compiles.Select(c => c.FifoPath).Distinct().ToList();
+        Assert.IsTrue(pools.Count == 1 && pools[0]?.StartsWith("/proc/", StringComparison.Ordinal) == true,
+            $"every compile should be handed make's pipe through the entry process (/proc/PID/fd/N), not [{string.Join(", ", pools)}]");
         Assert.IsNotEmpty(run.LinesWith("JOBS0031"), "the build did not say it joined make's jobserver (JOBS0031):\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(run.LinesWith("failed to connect to jobserver"), "a tool failed to connect to the jobserver:\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(Fixtures.WarningCodes(run), "the build warned about the jobserver:\n" + ProcessRunner.Tail(run.Output));
