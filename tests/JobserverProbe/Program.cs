@@ -6,12 +6,15 @@ using MSBuild.Jobserver.Protocol;
 //   probe inherited <items>                              work through items with the jobserver from the environment;
 //                                                        prints OK ... extra=<items done on extra tokens> or REJECTED <reason>
 //   probe stress <fifo> <dev:ino> <iterations> <log>     acquire/hold/release, logging "start end" ticks per hold
+//   probe load <fifo> <dev:ino> <threads> <iterations> <counter file>
+//                                                        threads acquire/release, counting holders in a shared file
 //   probe platform                                       prints how Create, Validate and Connect report this platform
 //   probe fds                                            prints the descriptors open in this process (diagnostics)
 return args[0] switch
 {
     "inherited" => Inherited(int.Parse(args[1], CultureInfo.InvariantCulture)),
     "stress" => Stress(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4]),
+    "load" => LoadProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5]),
     "platform" => Platform(),
     "fds" => ListDescriptors(),
     _ => 2,
