@@ -26,7 +26,11 @@ internal static class EntryProject
     /// <summary>The full path of the project the entry process's command line names; null when it cannot tell.</summary>
     public static string? Find(string startupDirectory)
     {
-        foreach (var arg in Environment.GetCommandLineArgs().Skip(1))
+        // Under the dotnet CLI (dotnet.dll) the first argument is its command (build, test, msbuild ...), not a path:
+        // a directory of that name beside the project (a build/ folder) must not be taken for the project built.
+        var args = Environment.GetCommandLineArgs();
+        var underDotnetCli = args.Length > 0 && string.Equals(System.IO.Path.GetFileName(args[0]), "dotnet.dll", StringComparison.OrdinalIgnoreCase);
+        foreach (var arg in args.Skip(underDotnetCli ? 2 : 1))
         {
             if (arg.StartsWith("-", StringComparison.Ordinal))
             {
