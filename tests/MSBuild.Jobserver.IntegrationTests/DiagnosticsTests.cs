@@ -53,6 +53,24 @@ public sealed class DiagnosticsTests : EndToEndTest
         Assert.AreEqual(0, summary.Lost, "no token may be lost");
     }
 
+    /// <summary>
+    /// `dotnet build` passes its command name ("build") on to MSBuild's command line: a directory of that name beside
+    /// the entry project (a NUKE-style build/ folder with one project) must not be taken for the project built.
+    /// </summary>
+    [TestMethod]
+    public void EntryProjectIsFoundBesideABuildDirectory()
+    {
+        var repo = NewFixture("t13-build-directory");
+        var project = repo.AddCargoProject("app", crates: 1);
+        repo.Write("build/_build.csproj", "<Project Sdk=\"Microsoft.NET.Sdk\" />\n");
+
+        var run = repo.Build(project, new BuildOptions { Nodes = 2 });
+
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "the entry project's summary is missing:\n" + ProcessRunner.Tail(run.Output));
+        Assert.AreEqual(1, summaries[0].ToolRuns);
+    }
+
     /// <summary>A multi-targeting entry project logs the summary once, after all its inner builds, counting every tool run.</summary>
     [TestMethod]
     public void MultiTargetingEntryProjectLogsOneSummary()
