@@ -1105,6 +1105,12 @@ def run_exec_overhead(cfg):
     lines.append("")
     lines.append("Whole build wall (median): " + ", ".join(
         f"({v}) {statistics.median(w):.2f} s" for v, w in walls.items()))
+    if len(walls) == 2:
+        calls = cfg.projects * cfg.exec_calls * 2
+        per_call = (statistics.median(walls["b"]) - statistics.median(walls["a"])) * 1000 / calls
+        result["wall_diff_per_call_ms"] = round(per_call, 3)
+        lines.append(f"Whole build wall difference per Exec call ((b) − (a)) / {calls} calls: "
+                     f"{per_call:+.2f} ms")
     result["wall_s"] = {v: stats(w) for v, w in walls.items()}
     problems = [p for r in runs for p in r["problems"]]
     return result, "\n".join(lines), problems, version
@@ -1167,6 +1173,9 @@ def parse_args(argv):
     ap.add_argument("--quiet-wait", type=float,
                     help="before each run, wait up to this many seconds for other load on the "
                          "machine to drop below half a core (default 120; --quick 15; 0: never)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="niceness increment for the harness and every build it runs (negative needs "
+                         "root: on a shared machine it keeps other load from skewing the numbers)")
     ap.add_argument("--keep", action="store_true", help="keep the last run's cargo target dirs")
     cfg = ap.parse_args(argv)
     q = cfg.quick
@@ -1194,6 +1203,12 @@ def main(argv):
     if cfg.micro:
         return run_micro(cfg)
     set_child_subreaper()
+    if cfg.nice:
+        try:
+            os.nice(cfg.nice)
+        except OSError as e:
+            log(f"error: --nice {cfg.nice}: {e}")
+            return 1
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()}
