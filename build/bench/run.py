@@ -693,11 +693,21 @@ def rustc_stats(path):
     # A compile whose end was never logged (killed) counts as running to the end.
     events.sort(key=lambda e: (e[0], e[1]))  # at equal times an end (-1) sorts first
     cur = peak = 0
-    for _, d in events:
+    hist = {}
+    last = events[0][0] if events else 0
+    for t, d in events:
+        hist[cur] = hist.get(cur, 0) + (t - last)
+        last = t
         cur += d
         peak = max(peak, cur)
+    span = (events[-1][0] - events[0][0]) / 1e9 if events else 0.0
+    busy = sum(k * v for k, v in hist.items()) / 1e9
     return {"peak_rustc": peak, "rustc_compiles": starts, "rustc_failed": failed,
-            "rustc_unfinished": len(open_)}
+            "rustc_unfinished": len(open_),
+            # Time-weighted mean of concurrent workload rustc between the first start and the last
+            # end, and the seconds spent at each level: shows a pool that is used, or not.
+            "mean_rustc": round(busy / span, 2) if span else 0.0,
+            "rustc_seconds_at": {str(k): round(v / 1e9, 1) for k, v in sorted(hist.items())}}
 
 
 SUMMARY_CODE = "JOBS0030"
@@ -913,6 +923,7 @@ METRICS = [
     ("wall_s", "wall s", "{:.1f}"),
     ("cpu_s", "CPU s", "{:.1f}"),
     ("peak_rustc", "peak rustc", "{:.0f}"),
+    ("mean_rustc", "mean rustc", "{:.2f}"),
     ("peak_runnable", "peak runnable", "{:.0f}"),
     ("mean_runnable", "mean runnable", "{:.2f}"),
     ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
@@ -941,7 +952,7 @@ def summarize(runs, cfg):
           for v in cfg.variants}
     summary = {}
     for v, rs in by.items():
-        s = {k: stats([r[k] for r in rs]) for k, _, _ in METRICS}
+        s = {k: stats([r.get(k) for r in rs]) for k, _, _ in METRICS}
         wait_s = [r["summary"].get("wait_s") for r in rs if r.get("summary")]
         s["token_wait_s"] = stats(wait_s)
         groups = sorted({g for r in rs for g in r.get("peak_rss_by_process_mib", {})})
@@ -1176,6 +1187,8 @@ def parse_args(argv):
     ap.add_argument("--nice", type=int, default=0,
                     help="niceness increment for the harness and every build it runs (negative needs "
                          "root: on a shared machine it keeps other load from skewing the numbers)")
+    ap.add_argument("--report", metavar="RESULTS_JSON",
+                    help="only re-summarize an existing results.json and print its tables")
     ap.add_argument("--keep", action="store_true", help="keep the last run's cargo target dirs")
     cfg = ap.parse_args(argv)
     q = cfg.quick
@@ -1197,9 +1210,29 @@ def parse_args(argv):
     return cfg
 
 
+def report_again(path):
+    """--report: re-summarize an existing results.json (with this version's metrics, recomputed
+    from the rustc logs when they are still there) and print the tables again."""
+    doc = json.loads(Path(path).read_text())
+    for r in doc["runs"]:
+        rlog = Path(r["log"]).parent / (Path(r["log"]).stem + ".rustc.log")
+        if rlog.exists():
+            r.update(rustc_stats(rlog))
+    cfg = argparse.Namespace(**doc["config"])
+    summary, ratios = summarize(doc["runs"], cfg)
+    targets = targets_report(ratios) if "b" in cfg.variants else []
+    doc.update({"summary": summary, "ratios_b_over_x": ratios, "targets": targets})
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+    print(markdown(summary, ratios, targets, doc.get("invariant"), cfg,
+                   doc.get("msbuild_noop_build_wall_s")))
+    return 0
+
+
 def main(argv):
     cfg = parse_args(argv)
     cfg.out.mkdir(parents=True, exist_ok=True)
+    if cfg.report:
+        return report_again(cfg.report)
     if cfg.micro:
         return run_micro(cfg)
     set_child_subreaper()
