@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.Build.Framework;
@@ -176,11 +177,20 @@ internal sealed class NodeJobserver : IDisposable
         var released = TokenEvents.NowMs;
         var client = held.Source == 1 ? _local : _pool;
         client!.Release(held.Token);
-        TokenEvents.Append(Handle.Directory, new TokenHold(
-            held.RequestedMs, held.AcquiredMs, released, ProcessInfo.CurrentId,
-            held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
-        held.Lease.Dispose();
-        return Handle.Mode == BuildJobserverMode.Owned ? TokenLease.RefillIfIdle(Handle.Directory, _pool!, Handle.Slots) : default;
+        try
+        {
+            TokenEvents.Append(Handle.Directory, new TokenHold(
+                held.RequestedMs, held.AcquiredMs, released, ProcessInfo.CurrentId,
+                held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
+            held.Lease.Dispose();
+            return Handle.Mode == BuildJobserverMode.Owned ? TokenLease.RefillIfIdle(Handle.Directory, _pool!, Handle.Slots) : default;
+        }
+        catch (IOException)
+        {
+            // The build is over (cancelled, or a node died) and the owner already removed the pool's directory:
+            // the token is back in the FIFO; only the records are gone with it.
+            return default;
+        }
     }
 
     /// <summary>Keeps a token that AcquireJobToken handed to the project until ReleaseJobToken brings it back.</summary>

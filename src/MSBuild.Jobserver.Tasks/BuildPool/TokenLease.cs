@@ -46,14 +46,22 @@ internal sealed class TokenLease : IDisposable
         }
 
         var path = Path.Combine(directory, LeasePrefix + ProcessInfo.CurrentId.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllBytes(path, Array.Empty<byte>());
-        return new TokenLease(path);
+        try
+        {
+            File.WriteAllBytes(path, Array.Empty<byte>());
+            return new TokenLease(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The build ended under us and its pool's directory is gone: nothing is left to refill.
+            return new TokenLease("");
+        }
     }
 
     /// <summary>Ends the lease. Idempotent.</summary>
     public void Dispose()
     {
-        if (!_ended && _path.Length > 0)
+        if (!_ended && _path.Length > 0 && Directory.Exists(Path.GetDirectoryName(_path)))
         {
             File.Delete(_path);
         }
