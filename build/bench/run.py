@@ -1183,7 +1183,7 @@ def parse_args(argv):
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per run before it is killed")
     ap.add_argument("--quiet-wait", type=float,
                     help="before each run, wait up to this many seconds for other load on the "
-                         "machine to drop below half a core (default 120; --quick 15; 0: never)")
+                         "machine to drop below half a core (default 120; --quick 5; 0: never)")
     ap.add_argument("--nice", type=int, default=0,
                     help="niceness increment for the harness and every build it runs (negative needs "
                          "root: on a shared machine it keeps other load from skewing the numbers)")
@@ -1199,7 +1199,7 @@ def parse_args(argv):
     if cfg.size is None:
         cfg.size = 3 if q else 8
     if cfg.quiet_wait is None:
-        cfg.quiet_wait = 15 if q else 120
+        cfg.quiet_wait = 5 if q else 120
     if min(cfg.projects, cfg.crates, cfg.size, cfg.jobs, cfg.rounds) < 1:
         ap.error("--projects, --crates, --size, --jobs and --rounds must be >= 1")
     bad = set(cfg.variants) - set(VARIANTS)
