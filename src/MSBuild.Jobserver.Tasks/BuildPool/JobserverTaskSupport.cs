@@ -13,18 +13,8 @@ internal static class JobserverTaskSupport
     /// </summary>
     public static NodeJobserver? TryGetConnectedNode(Task task, ProjectJobserverSettings settings)
     {
-        NodeJobserver node;
-        try
-        {
-            node = NodeJobserver.Get(task.BuildEngine, settings.Slots);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            JobserverLog.Warning(task.Log, DiagnosticCode.RendezvousFailed, ex.Message + " This task runs without a jobserver token.");
-            return null;
-        }
-
-        if (node.Handle.Mode == BuildJobserverMode.None)
+        var node = TryGetNode(task, settings, "This task runs without a jobserver token.");
+        if (node is null || node.Handle.Mode == BuildJobserverMode.None)
         {
             return null;
         }
@@ -41,6 +31,20 @@ internal static class JobserverTaskSupport
         }
 
         return node;
+    }
+
+    /// <summary>The build's view for this process; null (warned, with <paramref name="consequence"/>) when the rendezvous failed.</summary>
+    public static NodeJobserver? TryGetNode(Task task, ProjectJobserverSettings settings, string consequence)
+    {
+        try
+        {
+            return NodeJobserver.Get(task.BuildEngine, settings.Slots);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            JobserverLog.Warning(task.Log, DiagnosticCode.RendezvousFailed, ex.Message + " " + consequence);
+            return null;
+        }
     }
 
     /// <summary>Gives <paramref name="held"/> back and says so when that refilled tokens lost by tools that died.</summary>

@@ -161,15 +161,8 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             return new Dictionary<string, string?>();
         }
 
-        NodeJobserver? node = null;
-        try
-        {
-            node = NodeJobserver.Get(BuildEngine, (ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured).Slots);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            JobserverLog.Warning(Log, DiagnosticCode.RendezvousFailed, ex.Message + " The inherited jobserver is hidden from this command.");
-        }
+        var node = JobserverTaskSupport.TryGetNode(this, ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured,
+            "The inherited jobserver is hidden from this command.");
 
         // Only a jobserver the entry process validated and joined is passed on; descriptors only where they are make's.
         var keep = node is { Handle.Mode: BuildJobserverMode.Inherited }
