@@ -63,10 +63,11 @@ if [ -n "$trace" ]; then
   properties+=("-p:JobserverTraceFile=$trace")
 fi
 
-echo "==> cd samples/RustMix && dotnet build -m -nr:false ${properties[*]} ${build_args[*]}"
+# -tlp:v=d: the terminal logger shows no project's messages at its default verbosity, and the summary (JOBS0030) is one.
+echo "==> cd samples/RustMix && dotnet build -m -nr:false -tlp:v=d ${properties[*]} ${build_args[*]}"
 cd "$sample"
 t2=$(seconds)
-dotnet build -m -nr:false "${properties[@]}" "${build_args[@]}"
+dotnet build -m -nr:false -tlp:v=d "${properties[@]}" "${build_args[@]}"
 t3=$(seconds)
 
 echo "==> Running the app: dotnet App/bin/Debug/net10.0/RustMix.dll"

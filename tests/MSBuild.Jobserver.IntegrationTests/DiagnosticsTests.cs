@@ -1,8 +1,10 @@
+using System.Text.RegularExpressions;
+
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>What the package tells the user: a bad JobserverSlots, and the end-of-build summary.</summary>
 [TestClass]
-public sealed class DiagnosticsTests : EndToEndTest
+public sealed partial class DiagnosticsTests : EndToEndTest
 {
     /// <summary>A JobserverSlots that is not a whole number from 1 up fails the build with JOBS0020, naming the value.</summary>
     [TestMethod]
@@ -91,6 +93,46 @@ public sealed class DiagnosticsTests : EndToEndTest
         Assert.HasCount(1, summaries, "a multi-targeting entry project should log one summary, not one per target framework:\n" + ProcessRunner.Tail(run.Output));
         Assert.AreEqual(2, summaries[0].ToolRuns, "the summary should come after both inner builds' cargo runs");
     }
+
+    /// <summary>
+    /// The summary shows in each place a user reads a build: the terminal logger with its own detailed verbosity
+    /// (<c>-tl:on -tlp:v=d</c>: at its default it shows no messages of any project), under the entry project's line;
+    /// the binary log of that same build; and the classic console logger at minimal verbosity, replaying that log.
+    /// </summary>
+    [TestMethod]
+    public void SummaryShowsInTheTerminalLoggerTheBinaryLogAndTheClassicLogger()
+    {
+        var repo = NewFixture("t13-summary-loggers");
+        var projects = new[] { repo.AddCargoProject("l1", crates: 1), repo.AddCargoProject("l2", crates: 1) };
+        var entry = repo.AddTraversal("all.proj", projects);
+        var binlog = Path.Combine(repo.Root, "build.binlog");
+        var options = new BuildOptions { Nodes = 2, Environment = new Dictionary<string, string?> { ["MSBUILDTERMINALLOGGER"] = null } };
+
+        var live = repo.Run("dotnet", ["build", entry, "-m:2", "-tl:on", "-tlp:v=d", "-nologo", "-nr:false", "-bl:" + binlog], options);
+        var terminal = AnsiEscape().Replace(live.Output, "");
+        var terminalSummary = terminal.Split('\n').Where(l => l.Contains("JOBS0030", StringComparison.Ordinal)).ToList();
+        TestContext.WriteLine("terminal logger: " + string.Join(" | ", terminalSummary));
+        Assert.HasCount(1, terminalSummary, "the terminal logger should show one summary:\n" + ProcessRunner.Tail(terminal));
+        Assert.IsTrue(terminalSummary[0].StartsWith("    JOBS0030: Jobserver: 2 slots (own pool); 2 tool run(s)", StringComparison.Ordinal),
+            "the summary should be indented under its project: " + terminalSummary[0]);
+        var lines = terminal.Split('\n');
+        var summaryAt = Array.FindIndex(lines, l => l.Contains("JOBS0030", StringComparison.Ordinal));
+        var projectLine = lines.Take(summaryAt).LastOrDefault(l => l.StartsWith("  ", StringComparison.Ordinal) && !l.StartsWith("   ", StringComparison.Ordinal) && l.Trim().Length > 0) ?? "";
+        TestContext.WriteLine("its project line: " + projectLine);
+        Assert.IsTrue(projectLine.StartsWith("  all ", StringComparison.Ordinal) && projectLine.Contains("succeeded", StringComparison.Ordinal),
+            "the summary should stand under the entry project's line, not the rendezvous project's: " + projectLine);
+
+        Assert.IsTrue(File.Exists(binlog), "no binary log was written");
+        var replay = repo.Run("dotnet", ["msbuild", binlog, "-v:m", "-tl:off", "-nologo"], new BuildOptions());
+        var replayed = Fixtures.Summaries(replay);
+        TestContext.WriteLine("classic logger replaying the binary log: " + string.Join("; ", replayed));
+        Assert.HasCount(1, replayed, "the binary log should hold one summary, shown by the classic logger at -v:m:\n" + ProcessRunner.Tail(replay.Output));
+        Assert.AreEqual(2, replayed[0].ToolRuns);
+        Assert.AreEqual(0, replayed[0].Lost);
+    }
+
+    [GeneratedRegex(@"\x1b(?:\[[0-9;?]*[A-Za-z]|\][^\x1b\x07]*(?:\x07|\x1b\\))")]
+    private static partial Regex AnsiEscape();
 
     /// <summary>A build whose entry project does not reference the package logs no summary (only the entry project does).</summary>
     [TestMethod]

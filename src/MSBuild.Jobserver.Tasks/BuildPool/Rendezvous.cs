@@ -21,7 +21,7 @@ internal static class Rendezvous
     /// <summary>The target that returns the project the build was started on, as the entry process sees it.</summary>
     public const string EntryProjectTargetName = "FindEntryProject";
 
-    /// <summary>The target that logs the end-of-build summary in the entry process, for an entry project built elsewhere.</summary>
+    /// <summary>The target that computes the end-of-build summary in the entry process, for an entry project built elsewhere.</summary>
     public const string SummarizeTargetName = "Summarize";
 
     private const string EntryProjectKey = "MSBuild.Jobserver.EntryProject";
@@ -61,8 +61,11 @@ internal static class Rendezvous
         return entry.Length == 0 ? null : entry;
     }
 
-    /// <summary>Has the entry process, which owns the pool, log the end-of-build summary for <paramref name="projectFullPath"/>.</summary>
-    public static void Summarize(IBuildEngine engine, string projectFullPath, string traceFile) =>
+    /// <summary>
+    /// Has the entry process, which owns the pool, compute the end-of-build summary for
+    /// <paramref name="projectFullPath"/>; returns its lines for the caller to log.
+    /// </summary>
+    public static ITaskItem[] Summarize(IBuildEngine engine, string projectFullPath, string traceFile) =>
         Build(engine, SummarizeTargetName, new Hashtable { ["JobserverSummaryProject"] = projectFullPath, ["JobserverTraceFile"] = traceFile });
 
     // Builds a target of the rendezvous project with exactly `properties` as its global properties: the caller's are

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -13,7 +14,7 @@ namespace MSBuild.Jobserver.Tasks;
 /// Runs when a project finishes; in the project the build was started on (in the entry process, which owns the
 /// pool) it logs how the slots were used, counts the tokens back (a missing one is a warning), and writes the
 /// trace file when asked. When MSBuild built that project on a worker node, it has the rendezvous project do
-/// the same in the entry process. Elsewhere it does nothing.
+/// the same in the entry process and logs what comes back. Elsewhere it does nothing.
 /// </summary>
 public sealed class JobserverSummary : Task
 {
@@ -27,6 +28,16 @@ public sealed class JobserverSummary : Task
 
     /// <summary>JobserverTraceFile: where to write a Chrome trace-event file; empty writes none.</summary>
     public string TraceFile { get; set; } = "";
+
+    /// <summary>
+    /// Set by the rendezvous project: compute the summary in the entry process but return it in
+    /// <see cref="Report"/> instead of logging it, so the entry project logs it in its own name.
+    /// </summary>
+    public bool ReturnReport { get; set; }
+
+    /// <summary>With <see cref="ReturnReport"/>: one item per line to log; ItemSpec is the code, metadata Severity and Text.</summary>
+    [Output]
+    public ITaskItem[] Report { get; private set; } = Array.Empty<ITaskItem>();
 
     /// <inheritdoc/>
     public override bool Execute()
@@ -42,6 +53,22 @@ public sealed class JobserverSummary : Task
             return true;
         }
 
+        var lines = Summarize(owner);
+        if (ReturnReport)
+        {
+            Report = lines.Select(l => l.ToItem()).ToArray();
+        }
+        else
+        {
+            lines.ForEach(l => l.Log(Log));
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+
+    private List<SummaryLine> Summarize(BuildJobserverOwner owner)
+    {
+        var lines = new List<SummaryLine>();
         var handle = owner.Handle;
         var holds = TokenEvents.ReadAll(handle.Directory);
         var waited = holds.Sum(h => h.WaitMs) / 1000.0;
@@ -51,38 +78,42 @@ public sealed class JobserverSummary : Task
 
         if (unreleased > 0)
         {
-            JobserverLog.Warning(Log, DiagnosticCode.TokenNotReleased,
-                $"{unreleased} token(s) taken with AcquireJobToken were never given back with ReleaseJobToken; the build returns them now. Pair every AcquireJobToken with a ReleaseJobToken (in a target that also runs on failure).");
+            lines.Add(SummaryLine.Warning(DiagnosticCode.TokenNotReleased,
+                $"{unreleased} token(s) taken with AcquireJobToken were never given back with ReleaseJobToken; the build returns them now. Pair every AcquireJobToken with a ReleaseJobToken (in a target that also runs on failure)."));
         }
 
         if (missing > 0)
         {
-            JobserverLog.Warning(Log, DiagnosticCode.TokensMissing,
-                $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots.");
+            lines.Add(SummaryLine.Warning(DiagnosticCode.TokensMissing,
+                $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
-        JobserverLog.Message(Log, MessageImportance.High, DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
+        lines.Add(SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, peak, waited, missing, TokenLease.RecoveredSoFar(handle.Directory)));
+            handle.Slots, kind, holds.Count, peak, waited, missing, TokenLease.RecoveredSoFar(handle.Directory))));
 
         if (TraceFile.Trim().Length > 0)
         {
-            WriteTrace(holds, handle.Slots);
+            lines.Add(WriteTrace(holds, handle.Slots));
         }
 
-        return !Log.HasLoggedErrors;
+        return lines;
     }
 
     // MSBuild may build the entry project on a worker node, but the pool, its records and its token count live in
-    // the entry process: when this is the entry project, the rendezvous project logs the summary there.
+    // the entry process: when this is the entry project, the rendezvous project computes the summary there and
+    // this task logs it, so it reads as the entry project's (not as the rendezvous project's).
     private bool ForwardToEntryProcess()
     {
         try
         {
             if (EntryProject.Same(ProjectFullPath, Rendezvous.EntryProject(BuildEngine)))
             {
-                Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile);
+                foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile))
+                {
+                    SummaryLine.FromItem(item).Log(Log);
+                }
             }
         }
         catch (InvalidOperationException ex)
@@ -93,17 +124,17 @@ public sealed class JobserverSummary : Task
         return !Log.HasLoggedErrors;
     }
 
-    private void WriteTrace(System.Collections.Generic.IReadOnlyList<TokenHold> holds, int slots)
+    private SummaryLine WriteTrace(IReadOnlyList<TokenHold> holds, int slots)
     {
         var path = Path.GetFullPath(Path.Combine(StartupDirectory, TraceFile.Trim()));
         try
         {
             ChromeTrace.Write(path, holds, slots, Path.GetFileNameWithoutExtension(ProjectFullPath));
-            Log.LogMessage(MessageImportance.High, "Jobserver trace written to {0} (open it in https://ui.perfetto.dev or chrome://tracing).", path);
+            return SummaryLine.Message(null, $"Jobserver trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing).");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            JobserverLog.Warning(Log, DiagnosticCode.TraceFileFailed, $"Could not write the jobserver trace to '{path}': {ex.Message}");
+            return SummaryLine.Warning(DiagnosticCode.TraceFileFailed, $"Could not write the jobserver trace to '{path}': {ex.Message}");
         }
     }
 }
