@@ -48,9 +48,11 @@ internal static class JobserverTaskSupport
     }
 
     /// <summary>Gives <paramref name="held"/> back and says so when that refilled tokens lost by tools that died.</summary>
-    public static void Release(Task task, NodeJobserver node, HeldToken held)
+    public static void Release(Task task, NodeJobserver node, HeldToken held) => ReportRefill(task, node, node.Release(held));
+
+    /// <summary>Says so when giving a token back refilled tokens lost by tools that died (JOBS0034).</summary>
+    public static void ReportRefill(Task task, NodeJobserver node, RefillResult refill)
     {
-        var refill = node.Release(held);
         if (refill.Recovered > 0 || refill.Removed > 0)
         {
             JobserverLog.Warning(task.Log, DiagnosticCode.TokensRecovered,

@@ -154,17 +154,50 @@ internal sealed class NodeJobserver : IDisposable
             throw;
         }
 
-        return new HeldToken
+        return NewHeld(index, token, requested, project, tool, lease);
+    }
+
+    private HeldToken NewHeld(int source, JobToken token, long requestedMs, string project, string tool, TokenLease lease) => new()
+    {
+        Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
+        Source = source,
+        Token = token,
+        RequestedMs = requestedMs,
+        AcquiredMs = TokenEvents.NowMs,
+        Project = project,
+        Tool = tool,
+        Lease = lease,
+    };
+
+    /// <summary>A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits.</summary>
+    public HeldToken? TryAcquire(string project, string tool)
+    {
+        if (!TryConnect(out var problem))
         {
-            Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
-            Source = index,
-            Token = token,
-            RequestedMs = requested,
-            AcquiredMs = TokenEvents.NowMs,
-            Project = project,
-            Tool = tool,
-            Lease = lease,
-        };
+            throw new InvalidOperationException(problem ?? "This build has no jobserver.");
+        }
+
+        var requested = TokenEvents.NowMs;
+        var lease = TokenLease.Begin(Handle.Directory);
+        try
+        {
+            var clients = _local is null ? new[] { _pool! } : new[] { _pool!, _local };
+            for (var i = 0; i < clients.Length; i++)
+            {
+                if (clients[i].TryAcquire(out var token))
+                {
+                    return NewHeld(i, token, requested, project, tool, lease);
+                }
+            }
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        lease.Dispose();
+        return null;
     }
 
     /// <summary>

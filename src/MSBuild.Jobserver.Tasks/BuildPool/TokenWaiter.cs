@@ -8,8 +8,8 @@ using MSBuild.Jobserver.Tasks.Diagnostics;
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
 /// <summary>
-/// Takes a token for a task: yields the node while it waits (so MSBuild can run other work there), wakes on
-/// cancel, and says so when the wait was long.
+/// Takes a token for a task: a free one at once; otherwise it yields the node while it waits (so MSBuild can run
+/// other work there, the rendezvous of other nodes included), wakes on cancel, and says so when the wait was long.
 /// </summary>
 internal static class TokenWaiter
 {
@@ -19,6 +19,14 @@ internal static class TokenWaiter
     public static HeldToken? Acquire(IBuildEngine engine, TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
         string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        // Yield and Reacquire are round trips to the scheduler, and Reacquire waits for whatever MSBuild started on
+        // the node meanwhile: not worth it when a token is free.
+        var free = node.TryAcquire(settings.ProjectName, tool);
+        if (free is not null)
+        {
+            return free;
+        }
+
         var engine3 = engine as IBuildEngine3;
         HeldToken held;
         engine3?.Yield();

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
@@ -15,14 +16,21 @@ namespace MSBuild.Jobserver.Tasks;
 /// MSBuild's Exec, for jobserver clients: when the command runs a program listed in JobserverTool (cargo, rustc,
 /// make ...), it takes one token first (the tool's implicit slot, waiting with the node yielded), hands the
 /// build's pool to the tool in the forms each client reads, and gives the token back however the tool ends.
-/// Any other command runs exactly as Exec runs it, except that it never sees a jobserver the build rejected.
-/// Every Exec parameter works.
+/// While such a tool runs the node is yielded (as Csc does), so the tokens, not the MSBuild nodes, decide how many
+/// tools run: the node can start other projects meanwhile and serve the other nodes' rendezvous. The token goes
+/// back as soon as the tool has exited, before the task waits to get its node back. Any other command runs exactly as
+/// Exec runs it, except that it never sees a jobserver the build rejected. Every Exec parameter works.
 /// </summary>
 public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 {
     private readonly CancellationTokenSource _cancel = new();
     private IDictionary<string, string?> _environment = new Dictionary<string, string?>();
     private bool _openDescriptorsInShell;
+    private NodeJobserver? _node;
+    private HeldToken? _held;
+    private RefillResult _refill;
+    private ExceptionDispatchInfo? _releaseFailure;
+    private bool _yieldedWhileToolRuns;
 
     /// <summary>
     /// Whether the command is a jobserver client: empty (the default) decides from JobserverTool, "true" or
@@ -47,8 +55,9 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             return base.Execute();
         }
 
-        var held = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
-        if (held is null)
+        _node = node;
+        _held = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
+        if (_held is null)
         {
             return false;
         }
@@ -61,7 +70,38 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         }
         finally
         {
-            JobserverTaskSupport.Release(this, node, held);
+            ReleaseToken();
+            _releaseFailure?.Throw();
+            JobserverTaskSupport.ReportRefill(this, node, _refill);
+        }
+    }
+
+    /// <summary>Yields the node while the tool runs, once it has started (its environment and directory are fixed by then).</summary>
+    protected override void ProcessStarted()
+    {
+        base.ProcessStarted();
+        if (_held is not null && BuildEngine is IBuildEngine3 engine3)
+        {
+            engine3.Yield();
+            _yieldedWhileToolRuns = true;
+        }
+    }
+
+    /// <summary>Runs the tool; its token goes back as soon as it has exited, before the node is reacquired.</summary>
+    protected override int ExecuteTool(string pathToTool, string responseFileCommands, string commandLineCommands)
+    {
+        try
+        {
+            return base.ExecuteTool(pathToTool, responseFileCommands, commandLineCommands);
+        }
+        finally
+        {
+            ReleaseToken();
+            if (_yieldedWhileToolRuns)
+            {
+                _yieldedWhileToolRuns = false;
+                ((IBuildEngine3)BuildEngine).Reacquire();
+            }
         }
     }
 
@@ -130,6 +170,26 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         finally
         {
             IgnoreStandardErrorWarningFormat = ignore;
+        }
+    }
+
+    // Once only: after the tool ran, or when the task ends without running it. The node may be yielded then, so a
+    // failure is kept for Execute to throw, and the refill is reported from there, with the node back.
+    private void ReleaseToken()
+    {
+        var held = Interlocked.Exchange(ref _held, null);
+        if (held is null || _node is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _refill = _node.Release(held);
+        }
+        catch (Exception ex)
+        {
+            _releaseFailure = ExceptionDispatchInfo.Capture(ex);
         }
     }
 
