@@ -66,6 +66,10 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         {
             _environment = ChildEnvironment.ForTool(node.Handle, tool.Form, usesShell: true);
             _openDescriptorsInShell = _environment.TryGetValue(ChildEnvironment.FifoVariable, out var fifo) && fifo is not null;
+
+            // This task yields around the tool itself (ProcessStarted, ExecuteTool), so that the token can go back
+            // before the node is reacquired; ToolTask's own yield would come on top of it.
+            YieldDuringToolExecution = false;
             return base.Execute();
         }
         finally
