@@ -188,8 +188,11 @@ def entry_text(projects, version):
     """The build's entry: a traversal project over the P projects (built in parallel through
     ProjectReference). In (b) it references the package too, so the build ends with the package's
     summary (JOBS0030, with the seconds tools waited for tokens); a .sln entry gives none."""
-    refs = "".join(f'    <ProjectReference Include="{rel}" ReferenceOutputAssembly="false" />\n'
-                   for _, rel in projects)
+    # SkipGetTargetFrameworkProperties: otherwise the entry asks every project for its target frameworks first,
+    # on whichever node is up (usually only the entry's own), and MSBuild then builds each project on the node
+    # that first loaded it: stock MSBuild would run most cargo builds one after another on one node.
+    refs = "".join(f'    <ProjectReference Include="{rel}" ReferenceOutputAssembly="false" '
+                   f'SkipGetTargetFrameworkProperties="true" />\n' for _, rel in projects)
     return (PROJECT_HEAD.format(package=package_item(version)) +
             f"  <ItemGroup>\n{refs}  </ItemGroup>\n</Project>\n")
 
