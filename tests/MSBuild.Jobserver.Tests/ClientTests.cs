@@ -83,6 +83,70 @@ public sealed class ClientTests
     }
 
     [TestMethod]
+    public void WaitForFreeTokenTakesNothing()
+    {
+        using var pool = JobTokenPool.Create(2, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+
+        Assert.AreEqual(0, JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(5)));
+        Assert.AreEqual(2, pool.CountAvailable(), "looking for a free token must not take it");
+    }
+
+    [TestMethod]
+    public void WaitForFreeTokenWakesWhenATokenComesBackAndTimesOutOtherwise()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+        var held = client.Acquire(CancellationToken.None);
+
+        Assert.ThrowsExactly<TimeoutException>(() => JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromMilliseconds(300)));
+
+        var releaser = Task.Run(async () =>
+        {
+            await Task.Delay(200);
+            client.Release(held);
+        });
+        var watch = Stopwatch.StartNew();
+        JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(10));
+        releaser.Wait();
+        Assert.IsLessThan(5.0, watch.Elapsed.TotalSeconds);
+        Assert.AreEqual(1, pool.CountAvailable());
+    }
+
+    /// <summary>
+    /// A real peer blocked in read(2) on the pool (dd, as cargo's and rustc's helper threads block) takes a token the
+    /// moment it comes back: that token was never free, so the wait must not report it.
+    /// </summary>
+    [TestMethod]
+    public void ATokenABlockedReaderTakesAtOnceIsNotReportedFree()
+    {
+        using var pool = JobTokenPool.Create(1, _parent);
+        using var client = JobserverClient.Connect(pool.Auth);
+        var held = client.Acquire(CancellationToken.None);
+        using var reader = Process.Start(new ProcessStartInfo("dd", new[] { "if=" + pool.Auth.Path, "of=/dev/null", "bs=1", "count=1", "status=none" }))!;
+        try
+        {
+            Thread.Sleep(500);
+            Assert.IsFalse(reader.HasExited, "dd should be blocked in read on the empty pool");
+
+            var waiter = Task.Run(() => JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(2)));
+            Thread.Sleep(200);
+            client.Release(held);
+
+            Assert.IsTrue(reader.WaitForExit(5000), "dd did not get the token");
+            var outcome = Assert.ThrowsExactly<AggregateException>(() => waiter.Wait());
+            Assert.IsInstanceOfType<TimeoutException>(outcome.InnerException, "the token went to the blocked reader; the wait reported it free");
+        }
+        finally
+        {
+            if (!reader.HasExited)
+            {
+                reader.Kill();
+            }
+        }
+    }
+
+    [TestMethod]
     public void AcquireAnyTakesFromWhicheverPoolHasAToken()
     {
         using var empty = JobTokenPool.Create(1, _parent);

@@ -131,30 +131,18 @@ internal sealed class NodeJobserver : IDisposable
             : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(
                 JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
 
-    /// <summary>Waits for a token from the build-local slot or the pool, whichever comes first.</summary>
-    public HeldToken Acquire(string project, string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    /// <summary>Waits until the build-local slot or the pool seems to have a free token; takes none.</summary>
+    public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout);
+
+    private JobserverClient[] Clients()
     {
         if (!TryConnect(out var problem))
         {
             throw new InvalidOperationException(problem ?? "This build has no jobserver.");
         }
 
-        var requested = TokenEvents.NowMs;
-        var clients = _local is null ? new[] { _pool! } : new[] { _pool!, _local };
-        var lease = TokenLease.Begin(Handle.Directory);
-        int index;
-        JobToken token;
-        try
-        {
-            (index, token) = JobserverClient.AcquireAny(clients, cancellationToken, timeout);
-        }
-        catch
-        {
-            lease.Dispose();
-            throw;
-        }
-
-        return NewHeld(index, token, requested, project, tool, lease);
+        return _local is null ? new[] { _pool! } : new[] { _pool!, _local };
     }
 
     private HeldToken NewHeld(int source, JobToken token, long requestedMs, string project, string tool, TokenLease lease) => new()
@@ -169,19 +157,17 @@ internal sealed class NodeJobserver : IDisposable
         Lease = lease,
     };
 
-    /// <summary>A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits.</summary>
-    public HeldToken? TryAcquire(string project, string tool)
+    /// <summary>
+    /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits.
+    /// <paramref name="requestedMs"/>: when the caller first asked (for the wait it reports), if not now.
+    /// </summary>
+    public HeldToken? TryAcquire(string project, string tool, long? requestedMs = null)
     {
-        if (!TryConnect(out var problem))
-        {
-            throw new InvalidOperationException(problem ?? "This build has no jobserver.");
-        }
-
-        var requested = TokenEvents.NowMs;
+        var clients = Clients();
+        var requested = requestedMs ?? TokenEvents.NowMs;
         var lease = TokenLease.Begin(Handle.Directory);
         try
         {
-            var clients = _local is null ? new[] { _pool! } : new[] { _pool!, _local };
             for (var i = 0; i < clients.Length; i++)
             {
                 if (clients[i].TryAcquire(out var token))

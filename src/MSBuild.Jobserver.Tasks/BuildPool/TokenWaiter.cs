@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
 using Microsoft.Build.Framework;
@@ -11,6 +12,12 @@ namespace MSBuild.Jobserver.Tasks.BuildPool;
 /// Takes a token for a task: a free one at once; otherwise it yields the node while it waits (so MSBuild can run
 /// other work there, the rendezvous of other nodes included), wakes on cancel, and says so when the wait was long.
 /// </summary>
+/// <remarks>
+/// The token is taken only once the node is back. Reacquire can take long: MSBuild resumes no request while the
+/// yielded ones (tools running, other waiters) are at its limit (-m plus one or two). A waiter that held a token
+/// through that wait kept a slot idle for as long as a whole cargo build took elsewhere; now it only watches for a
+/// free token while yielded, reacquires, takes one if it is still there, and waits again if not.
+/// </remarks>
 internal static class TokenWaiter
 {
     /// <summary>
@@ -19,34 +26,33 @@ internal static class TokenWaiter
     public static HeldToken? Acquire(IBuildEngine engine, TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
         string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        // Yield and Reacquire are round trips to the scheduler, and Reacquire waits for whatever MSBuild started on
-        // the node meanwhile: not worth it when a token is free.
-        var free = node.TryAcquire(settings.ProjectName, tool);
-        if (free is not null)
+        var requested = TokenEvents.NowMs;
+        var deadline = timeout is { } t && t != Timeout.InfiniteTimeSpan ? Stopwatch.StartNew() : null;
+        var held = node.TryAcquire(settings.ProjectName, tool);
+        while (held is null)
         {
-            return free;
-        }
+            var engine3 = engine as IBuildEngine3;
+            engine3?.Yield();
+            try
+            {
+                node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline));
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+            catch (TimeoutException)
+            {
+                JobserverLog.Error(log, DiagnosticCode.AcquireTimedOut,
+                    $"No jobserver token came within {timeout?.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s for '{tool}'. Raise the Timeout, raise JobserverSlots, or look for a task that holds tokens too long.");
+                return null;
+            }
+            finally
+            {
+                engine3?.Reacquire();
+            }
 
-        var engine3 = engine as IBuildEngine3;
-        HeldToken held;
-        engine3?.Yield();
-        try
-        {
-            held = node.Acquire(settings.ProjectName, tool, cancellationToken, timeout);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        catch (TimeoutException)
-        {
-            JobserverLog.Error(log, DiagnosticCode.AcquireTimedOut,
-                $"No jobserver token came within {timeout?.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s for '{tool}'. Raise the Timeout, raise JobserverSlots, or look for a task that holds tokens too long.");
-            return null;
-        }
-        finally
-        {
-            engine3?.Reacquire();
+            held = node.TryAcquire(settings.ProjectName, tool, requested);
         }
 
         var waited = (held.AcquiredMs - held.RequestedMs) / 1000.0;
@@ -58,4 +64,7 @@ internal static class TokenWaiter
 
         return held;
     }
+
+    private static TimeSpan Remaining(TimeSpan timeout, Stopwatch elapsed) =>
+        timeout > elapsed.Elapsed ? timeout - elapsed.Elapsed : TimeSpan.Zero;
 }

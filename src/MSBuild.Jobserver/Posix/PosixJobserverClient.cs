@@ -19,6 +19,9 @@ internal sealed class PosixJobserverClient : JobserverClient
 {
     private const int PollSliceMs = 100;
 
+    // How long a token must stay in the pipe to count as free: a reader blocked in read() takes it within microseconds.
+    private const int SettleMs = 5;
+
     private readonly SafeFd _read;
     private readonly SafeFd _write;
     private readonly bool _sharedBlockingDescription;
@@ -93,6 +96,38 @@ internal sealed class PosixJobserverClient : JobserverClient
 
             var slice = remaining < 0 ? PollSliceMs : Math.Min(PollSliceMs, remaining);
             SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, slice));
+        }
+    }
+
+    public static int WaitUntilReadable(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
+    {
+        var reads = new SafeFd[clients.Length];
+        for (var i = 0; i < clients.Length; i++)
+        {
+            reads[i] = clients[i]._read;
+        }
+
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var remaining = RemainingMilliseconds(deadline);
+            if (remaining == 0)
+            {
+                throw new TimeoutException("No jobserver token became available in time.");
+            }
+
+            var slice = remaining < 0 ? PollSliceMs : Math.Min(PollSliceMs, remaining);
+            if (SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, slice)) < 0)
+            {
+                continue;
+            }
+
+            Thread.Sleep(SettleMs);
+            var ready = SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, 0));
+            if (ready >= 0)
+            {
+                return ready;
+            }
         }
     }
 

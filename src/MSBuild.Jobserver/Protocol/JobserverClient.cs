@@ -107,6 +107,34 @@ public abstract class JobserverClient : IDisposable
             : PosixJobserverClient.AcquireFirst(Cast<PosixJobserverClient>(clients), cancellationToken, deadline);
     }
 
+    /// <summary>
+    /// Waits until one of <paramref name="clients"/> seems to have a free token, and takes none: for a waiter that
+    /// must do something slow (reacquire its MSBuild node) before it can use a token, and must not hold one
+    /// meanwhile. A token that a blocked reader (cargo, rustc) takes the moment it comes back does not count. The
+    /// token may be gone by the time the caller asks for it; the caller then waits again.
+    /// </summary>
+    /// <returns>The index of a client that had a token.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
+    public static int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        if (clients is null || clients.Count == 0)
+        {
+            throw new ArgumentException("At least one client is required.", nameof(clients));
+        }
+
+        var deadline = timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) : (long?)null;
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+        {
+            // A semaphore cannot be looked at without taking a count: take one and give it straight back.
+            var (index, token) = WindowsJobserverClient.AcquireFirst(Cast<WindowsJobserverClient>(clients), cancellationToken, deadline);
+            clients[index].Release(token);
+            return index;
+        }
+
+        return PosixJobserverClient.WaitUntilReadable(Cast<PosixJobserverClient>(clients), cancellationToken, deadline);
+    }
+
     /// <summary>Closes this client's handles. Tokens it still holds are not returned.</summary>
     public void Dispose()
     {
