@@ -60,8 +60,8 @@ public sealed class StopTests : EndToEndTest
 
     /// <summary>
     /// JobserverSlots=2: two projects hold both slots (AcquireJobToken, then a long sleep), a third waits in
-    /// AcquireJobToken and a fourth in the Exec of cargo (its lease shows it waits). Ctrl+C wakes both waiters: the build
-    /// ends within 5 s and leaves nothing.
+    /// AcquireJobToken and a fourth in the Exec of cargo (each logs a mark just before, and a waiter holds no lease
+    /// until a token is free). Ctrl+C wakes both waiters: the build ends within 5 s and leaves nothing.
     /// </summary>
     [TestMethod]
     public void WaitingAcquireJobTokenAndExecWakeOnCtrlC()
@@ -82,6 +82,7 @@ public sealed class StopTests : EndToEndTest
         var acquirer = repo.AddProject("w1", PackageUse.PackageReference, "", """
               <Target Name="Wait" AfterTargets="Build">
                 <Exec Command="sh ../wait-for-holders.sh" YieldDuringToolExecution="true" />
+                <Exec Command="sh ../interval.sh waiting-$(MSBuildProjectName) true" />
                 <AcquireJobToken Purpose="waiter">
                   <Output TaskParameter="Token" PropertyName="WaitedToken" />
                 </AcquireJobToken>
@@ -93,6 +94,7 @@ public sealed class StopTests : EndToEndTest
         var cargo = repo.AddProject("w2", PackageUse.PackageReference, "", """
               <Target Name="CargoBuild" AfterTargets="Build">
                 <Exec Command="sh ../wait-for-holders.sh" YieldDuringToolExecution="true" />
+                <Exec Command="sh ../interval.sh waiting-$(MSBuildProjectName) true" />
                 <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
               </Target>
             """);
@@ -101,17 +103,21 @@ public sealed class StopTests : EndToEndTest
 
         using var build = ReliabilitySupport.StartBuild(repo, entry, options);
         Assert.IsTrue(ReliabilitySupport.WaitFor(
-                () => build.Process.HasExited || (ReliabilitySupport.Starts(build.IntervalLogPath).Count(s => s[2].StartsWith("hold-", StringComparison.Ordinal)) == 2 && build.Leases >= 4),
+                () => build.Process.HasExited || (ReliabilitySupport.Starts(build.IntervalLogPath).Count(s => s[2].StartsWith("hold-", StringComparison.Ordinal)) == 2
+                    && ReliabilitySupport.Starts(build.IntervalLogPath).Count(s => s[2].StartsWith("waiting-", StringComparison.Ordinal)) == 2),
                 TimeSpan.FromMinutes(3)),
             $"the holders and both waiters never were all in place ({build.Leases} leases):\n" + ProcessRunner.Tail(build.ReadOutput()));
+
+        // The marks come just before the waits: give both tasks a moment to be in them.
+        Thread.Sleep(TimeSpan.FromSeconds(2));
         Assert.IsFalse(build.Process.HasExited, "the build ended before it could be stopped:\n" + ProcessRunner.Tail(build.ReadOutput()));
         var leases = build.Leases;
 
         var (elapsed, tree) = Interrupt(build, SigInt);
         var run = build.WaitForExit(TimeSpan.FromSeconds(30));
-        TestContext.WriteLine($"SIGINT with {leases} leases (2 held, 2 waiting) and [{string.Join(", ", tree.Where(IsTool))}]: exited {elapsed.TotalSeconds:0.00} s later with code {run.Outcome.ExitCode}");
+        TestContext.WriteLine($"SIGINT with {leases} leases (2 held) and 2 waiters and [{string.Join(", ", tree.Where(IsTool))}]: exited {elapsed.TotalSeconds:0.00} s later with code {run.Outcome.ExitCode}");
 
-        Assert.AreEqual(4, leases, "2 holders and 2 waiters should each hold a lease");
+        Assert.AreEqual(2, leases, "the 2 holders should each hold a lease, and the waiters none (they take one only with a token)");
         Assert.IsFalse(ReliabilitySupport.Starts(build.IntervalLogPath).Any(s => s[2] == "got-token" || s[2].StartsWith(CrateGenerator.CratePrefix, StringComparison.Ordinal)),
             "a waiter got a token although both were held");
         AssertStopped(run, tree, elapsed);
