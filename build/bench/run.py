@@ -1149,12 +1149,12 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="small workload (P=3, C=2, 3 modules), well under 3 minutes on 2 cores")
+                    help="small workload (P=3, C=2, 2 modules), under 3 minutes on 2 cores")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3, min 1)")
     ap.add_argument("--projects", "-P", type=int, help="projects (default 8; --quick 3)")
     ap.add_argument("--crates", "-C", type=int, help="crates per project (default 3; --quick 2)")
     ap.add_argument("--size", type=int,
-                    help="generic modules per crate, ~0.6 s of debug rustc each (default 8; --quick 3)")
+                    help="generic modules per crate, ~0.6 s of debug rustc each (default 8; --quick 2)")
     ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count(),
                     help="N: -m:N / -jN for every variant (default nproc)")
     ap.add_argument("--variants", default="abcd",
@@ -1187,7 +1187,7 @@ def parse_args(argv):
     if cfg.crates is None:
         cfg.crates = 2 if q else 3
     if cfg.size is None:
-        cfg.size = 3 if q else 8
+        cfg.size = 2 if q else 8
     if cfg.quiet_wait is None:
         cfg.quiet_wait = 5 if q else 120
     if min(cfg.projects, cfg.crates, cfg.size, cfg.jobs, cfg.rounds) < 1:
