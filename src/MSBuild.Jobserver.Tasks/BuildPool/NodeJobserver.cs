@@ -135,28 +135,6 @@ internal sealed class NodeJobserver : IDisposable
     public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
         JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout);
 
-    private JobserverClient[] Clients()
-    {
-        if (!TryConnect(out var problem))
-        {
-            throw new InvalidOperationException(problem ?? "This build has no jobserver.");
-        }
-
-        return _local is null ? new[] { _pool! } : new[] { _pool!, _local };
-    }
-
-    private HeldToken NewHeld(int source, JobToken token, long requestedMs, string project, string tool, TokenLease lease) => new()
-    {
-        Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
-        Source = source,
-        Token = token,
-        RequestedMs = requestedMs,
-        AcquiredMs = TokenEvents.NowMs,
-        Project = project,
-        Tool = tool,
-        Lease = lease,
-    };
-
     /// <summary>
     /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits.
     /// <paramref name="requestedMs"/>: when the caller first asked (for the wait it reports), if not now.
@@ -233,4 +211,26 @@ internal sealed class NodeJobserver : IDisposable
         _pool?.Dispose();
         _local?.Dispose();
     }
+
+    private JobserverClient[] Clients()
+    {
+        if (!TryConnect(out var problem))
+        {
+            throw new InvalidOperationException(problem ?? "This build has no jobserver.");
+        }
+
+        return _local is null ? new[] { _pool! } : new[] { _pool!, _local };
+    }
+
+    private HeldToken NewHeld(int source, JobToken token, long requestedMs, string project, string tool, TokenLease lease) => new()
+    {
+        Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
+        Source = source,
+        Token = token,
+        RequestedMs = requestedMs,
+        AcquiredMs = TokenEvents.NowMs,
+        Project = project,
+        Tool = tool,
+        Lease = lease,
+    };
 }
