@@ -1,3 +1,5 @@
+using System.Threading;
+using System.IO;
 using System;
 using System.Runtime.InteropServices;
 using Microsoft.Build.Framework;
@@ -146,5 +148,22 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         TokenEvents.DeleteAll(Handle.Directory);
         _pool?.Close();
+
+        // A worker node that gives its last token back while the build stops (Ctrl+C) can write its record just after
+        // the sweep above; the directory is then not empty and stays. Sweep and remove it again. Once it is gone,
+        // nothing can write there (records are appended to files in it, never to a directory they create).
+        for (var attempt = 0; attempt < 5 && Handle.Directory.Length > 0 && Directory.Exists(Handle.Directory); attempt++)
+        {
+            Thread.Sleep(50);
+            TokenEvents.DeleteAll(Handle.Directory);
+            try
+            {
+                Directory.Delete(Handle.Directory);
+            }
+            catch (IOException)
+            {
+                // Written to again meanwhile: the next attempt sweeps it.
+            }
+        }
     }
 }
