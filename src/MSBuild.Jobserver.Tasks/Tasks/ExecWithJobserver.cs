@@ -181,7 +181,8 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     // failure is kept for Execute to throw, and the refill is reported from there, with the node back.
     private void ReleaseToken()
     {
-        var held = Interlocked.Exchange(ref _held, null);
+        var held = _held;
+        _held = null;
         if (held is null || _node is null)
         {
             return;

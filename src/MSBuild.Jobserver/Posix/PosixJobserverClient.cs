@@ -71,12 +71,7 @@ internal sealed class PosixJobserverClient : JobserverClient
 
     public static (int Index, JobToken Token) AcquireFirst(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
-        var reads = new SafeFd[clients.Length];
-        for (var i = 0; i < clients.Length; i++)
-        {
-            reads[i] = clients[i]._read;
-        }
-
+        var reads = ReadDescriptors(clients);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -88,36 +83,17 @@ internal sealed class PosixJobserverClient : JobserverClient
                 }
             }
 
-            var remaining = RemainingMilliseconds(deadline);
-            if (remaining == 0)
-            {
-                throw new TimeoutException("No jobserver token became available in time.");
-            }
-
-            var slice = remaining < 0 ? PollSliceMs : Math.Min(PollSliceMs, remaining);
-            SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, slice));
+            PollSlice(reads, deadline);
         }
     }
 
     public static int WaitUntilReadable(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
-        var reads = new SafeFd[clients.Length];
-        for (var i = 0; i < clients.Length; i++)
-        {
-            reads[i] = clients[i]._read;
-        }
-
+        var reads = ReadDescriptors(clients);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var remaining = RemainingMilliseconds(deadline);
-            if (remaining == 0)
-            {
-                throw new TimeoutException("No jobserver token became available in time.");
-            }
-
-            var slice = remaining < 0 ? PollSliceMs : Math.Min(PollSliceMs, remaining);
-            if (SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, slice)) < 0)
+            if (PollSlice(reads, deadline) < 0)
             {
                 continue;
             }
@@ -129,6 +105,31 @@ internal sealed class PosixJobserverClient : JobserverClient
                 return ready;
             }
         }
+    }
+
+    private static SafeFd[] ReadDescriptors(PosixJobserverClient[] clients)
+    {
+        var reads = new SafeFd[clients.Length];
+        for (var i = 0; i < clients.Length; i++)
+        {
+            reads[i] = clients[i]._read;
+        }
+
+        return reads;
+    }
+
+    // One poll of at most PollSliceMs (so cancellation is noticed), never past the deadline: the index of a readable
+    // descriptor, or -1. Throws TimeoutException once the deadline has passed.
+    private static int PollSlice(SafeFd[] reads, long? deadline)
+    {
+        var remaining = RemainingMilliseconds(deadline);
+        if (remaining == 0)
+        {
+            throw new TimeoutException("No jobserver token became available in time.");
+        }
+
+        var slice = remaining < 0 ? PollSliceMs : Math.Min(PollSliceMs, remaining);
+        return SafeFd.UseAll(reads, fds => PosixCalls.Poll(fds, forWrite: false, slice));
     }
 
     public override void Release(JobToken token) => _write.Use(fd =>

@@ -91,17 +91,7 @@ public abstract class JobserverClient : IDisposable
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public static (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        if (clients is null || clients.Count == 0)
-        {
-            throw new ArgumentException("At least one client is required.", nameof(clients));
-        }
-
-        if (timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), t, "The timeout must not be negative.");
-        }
-
-        var deadline = timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) : (long?)null;
+        var deadline = Deadline(clients, timeout);
         return RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
             ? WindowsJobserverClient.AcquireFirst(Cast<WindowsJobserverClient>(clients), cancellationToken, deadline)
             : PosixJobserverClient.AcquireFirst(Cast<PosixJobserverClient>(clients), cancellationToken, deadline);
@@ -118,12 +108,7 @@ public abstract class JobserverClient : IDisposable
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public static int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        if (clients is null || clients.Count == 0)
-        {
-            throw new ArgumentException("At least one client is required.", nameof(clients));
-        }
-
-        var deadline = timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) : (long?)null;
+        var deadline = Deadline(clients, timeout);
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
         {
             // A semaphore cannot be looked at without taking a count: take one and give it straight back.
@@ -147,6 +132,22 @@ public abstract class JobserverClient : IDisposable
 
     /// <summary>Takes a token without waiting.</summary>
     private protected abstract bool TryTake(out JobToken token);
+
+    // Checks the arguments of a wait on several clients; its deadline as a Stopwatch timestamp, null for none.
+    private static long? Deadline(IReadOnlyList<JobserverClient> clients, TimeSpan? timeout)
+    {
+        if (clients is null || clients.Count == 0)
+        {
+            throw new ArgumentException("At least one client is required.", nameof(clients));
+        }
+
+        if (timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), t, "The timeout must not be negative.");
+        }
+
+        return timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) : null;
+    }
 
     /// <summary>Milliseconds until <paramref name="deadline"/> (a Stopwatch timestamp), or -1 when there is none.</summary>
     private protected static int RemainingMilliseconds(long? deadline) =>
