@@ -27,7 +27,7 @@ internal static class LeftoverCheck
         var fifos = FindFifos(run.TempDirectory).Where(f => !Path.GetFileName(f).StartsWith("clr-debug-pipe-", StringComparison.Ordinal)).ToList();
         Assert.IsEmpty(fifos, $"the build left FIFOs behind in its TMPDIR: {string.Join(", ", fifos)}");
 
-        var handedOut = run.Compiles.Select(c => c.FifoPath).OfType<string>().Where(p => !p.StartsWith("/proc/", StringComparison.Ordinal)).Distinct();
+        var handedOut = run.Compiles.Select(c => c.FifoPath).OfType<string>().Where(p => p.StartsWith('/') && !p.StartsWith("/proc/", StringComparison.Ordinal)).Distinct();
         foreach (var fifo in handedOut)
         {
             Assert.IsFalse(File.Exists(fifo) || Directory.Exists(Path.GetDirectoryName(fifo)),
