@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Newer jobserver peers that Debian 12 lacks (GNU make 4.4.1, ninja 1.13.2), built once from the release sources in
-# the workplace's shared/peers/ into a fixed prefix and reused when present.
-# Usage: peers.sh -> prints /opt/jobserver-peers/bin, which holds make-4.4.1 and ninja-1.13.2.
-set -euo pipefail
+# Builds the jobserver peers newer than Debian 12's (GNU make 4.4.1, ninja 1.13.2) once per machine, into a fixed
+# directory outside the clone so a rerun finds them: $JOBSERVER_PEERS_DIR, default ~/.cache/msbuild-jobserver-peers.
+# The end-to-end tests look there. Quiet and quick when they are already built; never fails CI by itself (the
+# tests that need a peer fail with its path in the message).
+set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-prefix=/opt/jobserver-peers
+prefix=${JOBSERVER_PEERS_DIR:-${HOME:-/tmp}/.cache/msbuild-jobserver-peers}
 if [ -x "$prefix/bin/make-4.4.1" ] && [ -x "$prefix/bin/ninja-1.13.2" ]; then
-  echo "$prefix/bin"
   exit 0
 fi
-# shared/ lies beside the clone in CI and at /work/shared on a developer's machine.
-for builder in "$root/../shared/peers/build-peers.sh" /work/shared/peers/build-peers.sh; do
-  if [ -f "$builder" ]; then
-    command -v gcc >/dev/null && command -v g++ >/dev/null && command -v python3 >/dev/null \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq gcc g++ python3; } >/dev/null 2>&1
-    bash "$builder" "$prefix" >/dev/null
-    echo "$prefix/bin"
-    exit 0
+# The release sources and their build script live beside the clone (../shared/peers), or where the variable says.
+source_dir=${JOBSERVER_PEERS_SOURCE:-}
+for candidate in "$source_dir" "$root/../shared/peers" /work/shared/peers; do
+  if [ -n "$candidate" ] && [ -x "$candidate/build-peers.sh" ]; then
+    source_dir=$candidate
+    break
   fi
 done
-echo "peers.sh: build-peers.sh not found (shared/peers/)" >&2
-exit 1
+if [ ! -x "$source_dir/build-peers.sh" ]; then
+  echo "ci: build-peers.sh not found (set JOBSERVER_PEERS_SOURCE); the make 4.4.1 / ninja 1.13.2 tests will fail" >&2
+  exit 0
+fi
+command -v g++ >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ >/dev/null 2>&1; }
+if ! "$source_dir/build-peers.sh" "$prefix" >"${TMPDIR:-/tmp}/peers-build.log" 2>&1; then
+  echo "ci: building make 4.4.1 / ninja 1.13.2 failed; see ${TMPDIR:-/tmp}/peers-build.log" >&2
+fi
+exit 0

@@ -52,8 +52,8 @@ public sealed class InheritedJobserverTests : EndToEndTest
         }
 
         var pools = run.Compiles.Select(c => c.FifoPath).Distinct().ToList();
-        Assert.IsTrue(pools.Count == 1 && pools[0]?.StartsWith("/proc/", StringComparison.Ordinal) == true,
-            $"every compile should be handed make's pipe through the entry process (/proc/PID/fd/N), not [{string.Join(", ", pools)}]");
+        Assert.IsTrue(pools.Count == 1 && pools[0]?.StartsWith("pipe:[", StringComparison.Ordinal) == true,
+            $"every compile should be handed make's anonymous pipe (reached through the entry process, opened as descriptors), not [{string.Join(", ", pools)}]");
         Assert.IsNotEmpty(run.LinesWith("JOBS0031"), "the build did not say it joined make's jobserver (JOBS0031):\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(run.LinesWith("failed to connect to jobserver"), "a tool failed to connect to the jobserver:\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(Fixtures.WarningCodes(run), "the build warned about the jobserver:\n" + ProcessRunner.Tail(run.Output));

@@ -6,18 +6,29 @@ namespace MSBuild.Jobserver.IntegrationTests;
 /// <summary>
 /// One logged run: a compile of a fixture crate (label = crate name, from the RUSTC_WRAPPER) or a job the fixture
 /// wrapped in interval.sh (make's sleeps, the token-guarded Exec). Times are Unix seconds. <see cref="Jobserver"/> is
-/// the CARGO_MAKEFLAGS the compiler was handed (empty for other jobs).
+/// the CARGO_MAKEFLAGS the compiler was handed and the pool it resolves to (empty for other jobs).
 /// </summary>
 internal sealed record Interval(string Label, double Start, double End, string Jobserver)
 {
     /// <summary>A compile of one of the fixture's crates (all are named jbs_*).</summary>
     public bool IsCompile => Label.StartsWith(CrateGenerator.CratePrefix, StringComparison.Ordinal);
 
-    /// <summary>The FIFO path in <c>--jobserver-auth=fifo:PATH</c>, if the compiler was handed one.</summary>
+    /// <summary>
+    /// The FIFO the compiler was handed: the path the wrapper resolved (<c>pool=PATH</c>: the <c>fifo:</c> path, or
+    /// the file behind the read descriptor of the <c>R,W</c> form), else the path in <c>--jobserver-auth=fifo:PATH</c>.
+    /// </summary>
     public string? FifoPath
     {
         get
         {
+            const string Resolved = " pool=";
+            var resolved = (" " + Jobserver).LastIndexOf(Resolved, StringComparison.Ordinal);
+            if (resolved >= 0)
+            {
+                var pool = (" " + Jobserver)[(resolved + Resolved.Length)..].Trim();
+                return pool.Length == 0 ? null : pool;
+            }
+
             const string Marker = "--jobserver-auth=fifo:";
             var at = Jobserver.LastIndexOf(Marker, StringComparison.Ordinal);
             if (at < 0)
@@ -57,7 +68,14 @@ internal static class IntervalLog
           jbs_*) ;;
           *) exec "$@" ;;
         esac
-        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-}" >> "$JBS_INTERVAL_LOG"
+        # The pool the compile reaches: the fifo: path, or the file behind the read descriptor of the R,W form.
+        auth=$(printf '%s\n' "${CARGO_MAKEFLAGS:-}" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
+        case "$auth" in
+          fifo:*) pool=${auth#fifo:} ;;
+          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
+          *) pool= ;;
+        esac
+        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
         "$@"
         status=$?
         echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"

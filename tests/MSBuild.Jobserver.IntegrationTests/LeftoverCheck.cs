@@ -28,7 +28,7 @@ internal static class LeftoverCheck
         Assert.IsEmpty(fifos, $"the build left FIFOs behind in its TMPDIR: {string.Join(", ", fifos)}");
 
         // A FIFO of make 4.4's (fifo:$TMPDIR/GMfifoPID) lies in the run's TMPDIR itself: only the file must be gone.
-        var handedOut = run.Compiles.Select(c => c.FifoPath).OfType<string>().Where(p => !p.StartsWith("/proc/", StringComparison.Ordinal)).Distinct();
+        var handedOut = run.Compiles.Select(c => c.FifoPath).OfType<string>().Where(p => p.StartsWith('/') && !p.StartsWith("/proc/", StringComparison.Ordinal)).Distinct();
         foreach (var fifo in handedOut)
         {
             var poolDirectory = Path.GetDirectoryName(fifo)!;

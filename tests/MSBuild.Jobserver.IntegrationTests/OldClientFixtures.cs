@@ -19,8 +19,12 @@ internal static class OldClientFixtures
     /// <summary>Where Debian's cargo and rustc (apt-get install cargo) live.</summary>
     public const string DebianToolchainDirectory = "/usr/bin";
 
-    /// <summary>GNU make 4.4.1, built by build/ci/peers.sh (Debian 12 has 4.3).</summary>
-    public const string Make441 = "/opt/jobserver-peers/bin/make-4.4.1";
+    /// <summary>GNU make 4.4.1, built by build/ci/peers.sh into $JOBSERVER_PEERS_DIR (Debian 12 has 4.3).</summary>
+    public static string Make441 => Path.Combine(
+        System.Environment.GetEnvironmentVariable("JOBSERVER_PEERS_DIR") is { Length: > 0 } peers
+            ? peers
+            : Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".cache", "msbuild-jobserver-peers"),
+        "bin", "make-4.4.1");
 
     /// <summary>C files each native crate's build script compiles.</summary>
     public const int CFilesPerCrate = 6;
@@ -36,7 +40,7 @@ internal static class OldClientFixtures
 
     /// <summary>
     /// Logs every rustc run but cargo's probes (crate `___`), as RUSTC_WRAPPER (its first argument is the rustc to
-    /// run), with the CARGO_MAKEFLAGS and MAKEFLAGS it was handed.
+    /// run), with the CARGO_MAKEFLAGS and MAKEFLAGS it was handed and the pool they resolve to.
     /// </summary>
     private const string RustcWrapperScript = """
         #!/bin/sh
@@ -51,7 +55,16 @@ internal static class OldClientFixtures
         case "$crate" in
           ""|___) exec "$@" ;;
         esac
-        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-}" >> "$JBS_INTERVAL_LOG"
+        # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
+        # to the fifo: path or to the file behind the read descriptor of the R,W form.
+        flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
+        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
+        case "$auth" in
+          fifo:*) pool=${auth#fifo:} ;;
+          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
+          *) pool= ;;
+        esac
+        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
         "$@"
         status=$?
         echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
@@ -77,7 +90,16 @@ internal static class OldClientFixtures
           case "$arg" in *.c) src=$(basename "$arg") ;; esac
         done
         [ -n "$src" ] || exec cc "$@"
-        echo "S $$ cc-$src $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-}" >> "$JBS_INTERVAL_LOG"
+        # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
+        # to the fifo: path or to the file behind the read descriptor of the R,W form.
+        flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
+        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
+        case "$auth" in
+          fifo:*) pool=${auth#fifo:} ;;
+          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
+          *) pool= ;;
+        esac
+        echo "S $$ cc-$src $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
         cc "$@"
         status=$?
         sleep "${JBS_COMPILE_HOLD:-0}"

@@ -96,10 +96,12 @@ public sealed class OldClientTests : EndToEndTest
     /// joins make's pool and it still reaches cc, so C compiles and rustc stay within make's 2 slots.
     /// </summary>
     [TestMethod]
-    [DataRow("make", "4.3", DisplayName = "make 4.3")]
-    [DataRow(OldClientFixtures.Make441, "4.4.1", DisplayName = "make 4.4.1")]
-    public void MakeRunningTheBuildReachesCc(string make, string version)
+    [DataRow("4.3", DisplayName = "make 4.3")]
+    [DataRow("4.4.1", DisplayName = "make 4.4.1")]
+    public void MakeRunningTheBuildReachesCc(string version)
     {
+        // Debian 12's make is 4.3; build/ci/peers.sh builds 4.4.1.
+        var make = version == "4.3" ? "make" : OldClientFixtures.Make441;
         if (make != "make")
         {
             OldClientFixtures.RequireFile(make, "GNU make 4.4.1 (peers.sh)");

@@ -216,16 +216,18 @@ public sealed class HostileInputCorpusTests
         yield return new("MFLAGS only, descriptors closed", "JOBS0002", f => new() { ["MFLAGS"] = Auth(f.ClosedDescriptor(), f.ClosedDescriptor(950)) });
         yield return new("empty MAKEFLAGS", None, _ => M(""));
         yield return new("whitespace MAKEFLAGS", None, _ => M(" \t "));
-        yield return new("empty CARGO_MAKEFLAGS hides a real pipe in MAKEFLAGS", None, f =>
-        {
-            var (r, w) = f.Pipe();
-            return new() { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = Auth(r, w) };
-        });
+        yield return new("empty CARGO_MAKEFLAGS does not hide closed descriptors in MAKEFLAGS", "JOBS0002", f =>
+            new() { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = Auth(f.ClosedDescriptor(), f.ClosedDescriptor(950)) });
         yield return new("a jobserver word after -- (a variable definition)", None, f => { var (r, w) = f.Pipe(); return M($" -j4 -- FOO=--jobserver-auth={r},{w}"); });
         yield return new("-j only", None, _ => M(" -j"));
 
         // Controls: real jobservers are joined, so the assertions above can tell the difference.
         yield return new("control: an inherited pipe", Joined, f => { var (r, w) = f.Pipe(); return M(Auth(r, w)); });
+        yield return new("control: an empty CARGO_MAKEFLAGS does not hide a real pipe in MAKEFLAGS", Joined, f =>
+        {
+            var (r, w) = f.Pipe();
+            return new() { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = Auth(r, w) };
+        });
         yield return new("control: a private FIFO with a quote in its path", Joined, f => M(" -j4 --jobserver-auth=fifo:" + f.Fifo("it's")));
     }
 

@@ -2,57 +2,101 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.ToolOutput;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
+/// <summary>What a tool's command is handed: variables to set (null removes one), the shell line that opens the
+/// pool's descriptors, and what could not be handed (coded, for the log).</summary>
+internal sealed class ToolHandover
+{
+    /// <summary>The jobserver variables of the child; a null value removes the variable.</summary>
+    public IDictionary<string, string?> Variables { get; } = new Dictionary<string, string?>();
+
+    /// <summary>The line the command's own shell runs first to open the pool's descriptors; null when none are used.</summary>
+    public string? ShellLine { get; set; }
+
+    /// <summary>What the tool could not be handed, and why: (code, message).</summary>
+    public List<(string Code, string Message)> Problems { get; } = new();
+}
+
 /// <summary>
-/// The jobserver variables a child gets. Jobserver-aware tools get the build's pool in the form each client
-/// reads: cargo and rustc take CARGO_MAKEFLAGS first (FIFO form, any cargo since 1.74), make 4.3 needs
-/// descriptors in MAKEFLAGS (opened by the child's own shell, so no descriptor leaks into other children),
-/// ninja wants the FIFO form. Everything else must never see a jobserver the build rejected.
+/// The jobserver variables a child gets. A listed tool gets the build's pool in the form its clients read: the
+/// descriptor form <c>R,W</c> in CARGO_MAKEFLAGS and MAKEFLAGS (every cargo, rustc, jobserver crate and make since
+/// the protocol began reads it, and cargo passes it on to rustc and build scripts), opened on the pool by the
+/// command's own shell on two numbers the command does not name, so no descriptor leaks into other children;
+/// <c>fifo:PATH</c> in MAKEFLAGS for ninja 1.13, which reads nothing else. Only the jobserver words of an existing
+/// value change. Everything else must never see a jobserver the build rejected.
 /// </summary>
 internal static class ChildEnvironment
 {
     /// <summary>The variable the child's shell opens the descriptors from.</summary>
     public const string FifoVariable = "MSBUILD_JOBSERVER_FIFO";
 
-    /// <summary>The descriptor numbers the child's shell opens (dash allows only one digit).</summary>
-    public const int ReadFd = 8, WriteFd = 9;
-
     /// <summary>The variables cargo, make and friends read, in the order they read them.</summary>
     public static IReadOnlyList<string> Variables => MakeFlags.VariableNames;
 
-    /// <summary>The shell line that opens the pool on <see cref="ReadFd"/> and <see cref="WriteFd"/>.</summary>
-    public static string ShellOpenDescriptors =>
-        $"exec {ReadFd}<>\"${FifoVariable}\" {WriteFd}<>\"${FifoVariable}\"";
-
     /// <summary>
-    /// What a jobserver-aware tool's environment gets; a null value removes the variable. <paramref name="usesShell"/>
-    /// says whether the child's shell will open the descriptors (Exec); without it only the FIFO form works.
+    /// What a listed tool run by <paramref name="command"/> gets. <paramref name="usesShell"/> says whether a POSIX
+    /// shell runs the command (Exec), so it can open descriptors; <paramref name="environment"/> is the child's
+    /// environment so far (inherited, with Exec's EnvironmentVariables applied). Never throws for a pool it cannot
+    /// advertise: that becomes a problem, and the variable loses its jobserver words instead.
     /// </summary>
-    public static IDictionary<string, string?> ForTool(BuildJobserverHandle handle, MakeflagsForm form, bool usesShell)
+    public static ToolHandover ForTool(BuildJobserverHandle handle, MakeflagsForm form, string command, bool usesShell, Func<string, string?> environment)
     {
+        var handover = new ToolHandover();
         var slots = Math.Max(1, handle.Slots);
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
         {
-            var semaphore = MakeFlags.Format(JobserverAuth.Semaphore(handle.PoolPath), slots);
-            return new Dictionary<string, string?>
-            {
-                ["CARGO_MAKEFLAGS"] = semaphore,
-                ["MAKEFLAGS"] = form == MakeflagsForm.None ? null : semaphore,
-                ["MFLAGS"] = null,
-            };
+            var semaphore = JobserverAuth.Semaphore(handle.PoolPath);
+            Advertise(handover, environment, "CARGO_MAKEFLAGS", semaphore, slots, always: true);
+            Advertise(handover, environment, "MAKEFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: true);
+            Advertise(handover, environment, "MFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: false);
+            return handover;
         }
 
-        var fifo = MakeFlags.Format(JobserverAuth.Fifo(handle.PoolPath), slots);
-        var descriptors = usesShell && form == MakeflagsForm.Descriptors;
-        return new Dictionary<string, string?>
+        var fifo = JobserverAuth.Fifo(handle.PoolPath);
+        JobserverAuth? descriptors = null;
+        if (usesShell && CommandDescriptors.ClosingLayer(command) is { } layer)
         {
-            ["CARGO_MAKEFLAGS"] = fifo,
-            ["MAKEFLAGS"] = form == MakeflagsForm.None ? null : descriptors ? MakeFlags.Format(JobserverAuth.Pipe(ReadFd, WriteFd), slots) : fifo,
-            ["MFLAGS"] = null,
-            [FifoVariable] = descriptors ? handle.PoolPath : null,
+            handover.Problems.Add((DiagnosticCode.DescriptorsClosed,
+                $"'{layer}' closes inherited descriptors, so this command's tools get the build's pool only as fifo:PATH in CARGO_MAKEFLAGS (cargo and rustc 1.74+) and for ninja; make and older cargo/rustc run their own -j beside the pool. "
+                + $"Run the tool outside '{layer}', or keep CARGO_MAKEFLAGS/MAKEFLAGS through it (sudo --preserve-env=CARGO_MAKEFLAGS,MAKEFLAGS) with a client that reads fifo:."));
+        }
+        else if (usesShell && CommandDescriptors.FreePair(command) is { } pair)
+        {
+            descriptors = JobserverAuth.Pipe(pair.Read, pair.Write);
+        }
+        else if (usesShell)
+        {
+            handover.Problems.Add((DiagnosticCode.PoolNotAdvertisable,
+                "This command names every descriptor from 3 to 9, so its shell cannot open the build's pool on free ones: its tools get the pool only as fifo:PATH in CARGO_MAKEFLAGS (cargo and rustc 1.74+) and for ninja; make and older cargo/rustc run their own -j beside the pool. Use fewer numbered redirections in the command, or move them into a script."));
+        }
+
+        var makeflags = form switch
+        {
+            MakeflagsForm.None => null,
+            MakeflagsForm.Fifo => fifo,
+            _ => descriptors,
         };
+        Advertise(handover, environment, "CARGO_MAKEFLAGS", descriptors ?? fifo, slots, always: true);
+        Advertise(handover, environment, "MAKEFLAGS", makeflags, slots, always: true);
+        Advertise(handover, environment, "MFLAGS", makeflags, slots, always: false);
+
+        var opened = false;
+        foreach (var value in handover.Variables.Values)
+        {
+            opened |= descriptors is not null && value is not null && value.Contains("=" + descriptors.ToAuthString());
+        }
+
+        handover.Variables[FifoVariable] = opened ? handle.PoolPath : null;
+        if (opened)
+        {
+            handover.ShellLine = $"exec {descriptors!.ReadFd}<>\"${FifoVariable}\" {descriptors.WriteFd}<>\"${FifoVariable}\"";
+        }
+
+        return handover;
     }
 
     /// <summary>
@@ -66,11 +110,65 @@ internal static class ChildEnvironment
         {
             if (environment(name) is { } value)
             {
-                var stripped = MakeFlags.WithoutJobserver(value);
-                result[name] = stripped.Trim().Length == 0 ? null : stripped;
+                result[name] = Stripped(value);
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// For a command that is handed no pool: each of the three variables keeps its value when it names nothing, or
+    /// names the pool <paramref name="isBuildsPool"/> accepts (the build's own, advertised by
+    /// JobserverAdvertiseToAllTools, or the inherited one where it is real); any other jobserver words are removed.
+    /// Each variable is judged on its own: an empty CARGO_MAKEFLAGS does not hide a broken MAKEFLAGS.
+    /// </summary>
+    public static IDictionary<string, string?> ForPlainCommand(Func<string, string?> environment, Func<JobserverAuth, bool> isBuildsPool)
+    {
+        var result = new Dictionary<string, string?>();
+        foreach (var name in Variables)
+        {
+            if (environment(name) is { } value
+                && MakeFlags.Parse(name, value) is { AdvertisesJobserver: true } advertised
+                && !(advertised.Auth is { } auth && isBuildsPool(auth)))
+            {
+                result[name] = Stripped(value);
+            }
+        }
+
+        return result;
+    }
+
+    private static string? Stripped(string value)
+    {
+        var stripped = MakeFlags.WithoutJobserver(value);
+        return stripped.Trim().Length == 0 ? null : stripped;
+    }
+
+    // Sets name to its value with the jobserver words for auth; a variable that is not set is created only when
+    // always is set. A null auth, or one that cannot be written, leaves the value without jobserver words.
+    private static void Advertise(ToolHandover handover, Func<string, string?> environment, string name, JobserverAuth? auth, int slots, bool always)
+    {
+        var current = environment(name);
+        if (current is null && !always)
+        {
+            return;
+        }
+
+        if (auth is null)
+        {
+            handover.Variables[name] = current is null ? null : Stripped(current);
+            return;
+        }
+
+        if (MakeFlags.TryWithJobserver(current, auth, slots, out var value, out var problem))
+        {
+            handover.Variables[name] = value;
+            return;
+        }
+
+        handover.Variables[name] = current is null ? null : Stripped(current);
+        handover.Problems.Add((DiagnosticCode.PoolNotAdvertisable,
+            $"{problem} {name} is handed without a jobserver, so the clients that read it run their own -j beside the pool. Build with a TMPDIR whose path has no whitespace."));
     }
 }

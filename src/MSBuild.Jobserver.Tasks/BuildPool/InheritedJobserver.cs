@@ -39,10 +39,12 @@ internal sealed class InheritedJobserver
     /// <summary>Reads and validates the advertised jobserver; logs the verdict when it is not a plain "none".</summary>
     public static InheritedJobserver Evaluate(TaskLoggingHelper log, Func<string, string?> environment, bool isWorkerNode, string? blame)
     {
-        var advertised = MakeFlags.FromEnvironment(environment);
-        if (advertised is null || !advertised.AdvertisesJobserver)
+        // The first variable that names a jobserver: one that exists without (an empty CARGO_MAKEFLAGS left by a
+        // cargo build script) must not hide a broken MAKEFLAGS from this check, or a good one from the build.
+        var advertised = MakeFlags.FirstAdvertising(environment);
+        if (advertised is null)
         {
-            return new InheritedJobserver(advertised?.VariableName ?? "", null, null, null, rejected: false);
+            return new InheritedJobserver("", null, null, null, rejected: false);
         }
 
         var variable = advertised.VariableName;

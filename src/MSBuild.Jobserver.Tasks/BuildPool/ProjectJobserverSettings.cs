@@ -37,7 +37,8 @@ internal sealed class ProjectJobserverSettings
     public static ProjectJobserverSettings Unconfigured { get; } = new()
     {
         Slots = Environment.ProcessorCount,
-        Tools = new[] { "cargo", "rustc", "make", "gmake", "mingw32-make" }.Select(n => new JobserverToolSpec(n, MakeflagsForm.Descriptors)).ToList(),
+        Tools = new[] { "cargo", "rustc", "make", "gmake", "mingw32-make", "cmake" }.Select(n => new JobserverToolSpec(n, MakeflagsForm.Descriptors))
+            .Append(new JobserverToolSpec("ninja", MakeflagsForm.Fifo)).ToList(),
     };
 
     /// <summary>JobserverEnabled.</summary>

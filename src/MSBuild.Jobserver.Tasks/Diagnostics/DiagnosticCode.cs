@@ -41,6 +41,12 @@ internal static class DiagnosticCode
     public const string TraceFileFailed = "JOBS0029";
     public const string TokensRecovered = "JOBS0034";
 
+    // Handing the pool to a tool: a form that cannot reach its client.
+    public const string PoolNotAdvertisable = "JOBS0050";
+    public const string DescriptorsClosed = "JOBS0051";
+    public const string ToolNotAClient = "JOBS0052";
+    public const string ToolCannotReadFifo = "JOBS0053";
+
     // Informational messages.
     public const string Summary = "JOBS0030";
     public const string JoinedInherited = "JOBS0031";

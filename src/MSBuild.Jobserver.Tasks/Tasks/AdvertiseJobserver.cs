@@ -25,7 +25,7 @@ public sealed class AdvertiseJobserver : Task
         var node = JobserverTaskSupport.TryGetConnectedNode(this, settings);
         var variables = node is null
             ? ChildEnvironment.WithoutJobserver(Environment.GetEnvironmentVariable)
-            : ChildEnvironment.ForTool(node.Handle, MakeflagsForm.Fifo, usesShell: false);
+            : ChildEnvironment.ForTool(node.Handle, MakeflagsForm.Fifo, "", usesShell: false, Environment.GetEnvironmentVariable).Variables;
         foreach (var pair in variables)
         {
             Environment.SetEnvironmentVariable(pair.Key, pair.Value);

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
@@ -24,8 +26,8 @@ namespace MSBuild.Jobserver.Tasks;
 public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 {
     private readonly CancellationTokenSource _cancel = new();
-    private IDictionary<string, string?> _environment = new Dictionary<string, string?>();
-    private bool _openDescriptorsInShell;
+    private JobserverToolSpec? _tool;
+    private ProjectJobserverSettings _settings = ProjectJobserverSettings.Unconfigured;
     private NodeJobserver? _node;
     private HeldToken? _held;
     private RefillResult _refill;
@@ -41,7 +43,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
+        var settings = _settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
         if (!settings.Enabled)
         {
             return base.Execute();
@@ -51,7 +53,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         var node = tool is null ? null : JobserverTaskSupport.TryGetConnectedNode(this, settings);
         if (tool is null || node is null)
         {
-            _environment = EnvironmentForPlainCommand();
             return base.Execute();
         }
 
@@ -64,8 +65,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 
         try
         {
-            _environment = ChildEnvironment.ForTool(node.Handle, tool.Form, usesShell: true);
-            _openDescriptorsInShell = _environment.TryGetValue(ChildEnvironment.FifoVariable, out var fifo) && fifo is not null;
+            _tool = tool;
 
             // This task yields around the tool itself (ProcessStarted, ExecuteTool), so that the token can go back
             // before the node is reacquired; ToolTask's own yield would come on top of it.
@@ -116,12 +116,48 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         base.Cancel();
     }
 
-    /// <summary>Sets the jobserver variables, and opens the pool's descriptors in the child's own shell.</summary>
+    /// <summary>
+    /// Hands a listed tool the pool (only the jobserver words of its variables change, descriptors opened by its own
+    /// shell), and keeps a jobserver the build did not validate away from every other command.
+    /// </summary>
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
         var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
         startInfo.Environment.Remove(ProjectJobserverSettings.VariableName);
-        foreach (var pair in _environment)
+        string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
+
+        // Exec runs `sh -c ". <script>"` (ToolTask puts a space in front of the arguments); opening the descriptors
+        // in front of the script keeps them out of every other child.
+        const string ShellPrefix = "-c \"";
+        var arguments = startInfo.Arguments.TrimStart();
+        var usesShell = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal);
+        IDictionary<string, string?> variables;
+        if (_tool is not null && _node is not null)
+        {
+            var (form, problem) = ToolClients.Resolve(_tool, Command ?? "", GetWorkingDirectory() ?? Directory.GetCurrentDirectory(), Variable("PATH"));
+            var handover = ChildEnvironment.ForTool(_node.Handle, form, Command ?? "", usesShell, Variable);
+            if (problem is { } p)
+            {
+                handover.Problems.Add(p);
+            }
+
+            foreach (var (code, message) in handover.Problems)
+            {
+                JobserverLog.WarningOnce(Log, _node.Handle.Nonce, code, message);
+            }
+
+            variables = handover.Variables;
+            if (handover.ShellLine is { } line)
+            {
+                startInfo.Arguments = ShellPrefix + line.Replace("\"", "\\\"") + "; " + arguments.Substring(ShellPrefix.Length);
+            }
+        }
+        else
+        {
+            variables = EnvironmentForPlainCommand(Variable);
+        }
+
+        foreach (var pair in variables)
         {
             if (pair.Value is null)
             {
@@ -131,22 +167,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             {
                 startInfo.Environment[pair.Key] = pair.Value;
             }
-        }
-
-        // Exec runs `sh -c ". <script>"` (ToolTask puts a space in front of the arguments); opening the descriptors
-        // in front of the script keeps them out of every other child.
-        const string ShellPrefix = "-c \"";
-        var arguments = startInfo.Arguments.TrimStart();
-        if (_openDescriptorsInShell && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal))
-        {
-            startInfo.Arguments = ShellPrefix + ChildEnvironment.ShellOpenDescriptors.Replace("\"", "\\\"") + "; "
-                + arguments.Substring(ShellPrefix.Length);
-        }
-        else if (_openDescriptorsInShell)
-        {
-            // An Exec that no longer runs through sh -c: hand over the FIFO form only, which needs no descriptors.
-            startInfo.Environment["MAKEFLAGS"] = startInfo.Environment["CARGO_MAKEFLAGS"];
-            startInfo.Environment.Remove(ChildEnvironment.FifoVariable);
         }
 
         return startInfo;
@@ -216,22 +236,25 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         return listed;
     }
 
-    // A command without the pool. It keeps the inherited variables as stock Exec would, unless the build
-    // rejected them, or they name descriptors that are only real in the entry process.
-    private IDictionary<string, string?> EnvironmentForPlainCommand()
+    // A command without the pool. Each variable keeps its value as stock Exec would, unless it names a jobserver other
+    // than the build's: the build's own (JobserverAdvertiseToAllTools put it there), or the inherited one the entry
+    // process validated and joined (descriptors only where they are make's).
+    private IDictionary<string, string?> EnvironmentForPlainCommand(Func<string, string?> environment)
     {
-        var advertised = MakeFlags.FromEnvironment(Environment.GetEnvironmentVariable);
-        if (advertised is null || !advertised.AdvertisesJobserver)
+        if (MakeFlags.FirstAdvertising(environment) is null)
         {
             return new Dictionary<string, string?>();
         }
 
-        var node = JobserverTaskSupport.TryGetNode(this, ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured,
-            "The inherited jobserver is hidden from this command.");
+        var node = JobserverTaskSupport.TryGetNode(this, _settings, "The inherited jobserver is hidden from this command.");
+        var handle = node?.Handle;
+        bool IsBuildsPool(JobserverAuth auth) => handle is not null && handle.Mode != BuildJobserverMode.None && auth.Kind switch
+        {
+            JobserverAuthKind.Pipe => handle.Mode == BuildJobserverMode.Inherited && handle.OwnerProcessId == ProcessInfo.CurrentId
+                && handle.PoolPath == $"/proc/{handle.OwnerProcessId}/fd/{auth.ReadFd}",
+            _ => auth.Name == handle.PoolPath,
+        };
 
-        // Only a jobserver the entry process validated and joined is passed on; descriptors only where they are make's.
-        var keep = node is { Handle.Mode: BuildJobserverMode.Inherited }
-            && (advertised.Auth?.Kind != JobserverAuthKind.Pipe || node.Handle.OwnerProcessId == ProcessInfo.CurrentId);
-        return keep ? new Dictionary<string, string?>() : ChildEnvironment.WithoutJobserver(Environment.GetEnvironmentVariable);
+        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool);
     }
 }

@@ -14,11 +14,16 @@ internal static class CommandProgramFinder
 {
     private static readonly HashSet<string> Wrappers = new(StringComparer.OrdinalIgnoreCase)
     {
-        "env", "exec", "time", "nice", "nohup", "command", "call", "then", "do", "else", "!", "sudo", "xargs", "stdbuf",
+        "env", "exec", "time", "nice", "nohup", "command", "call", "then", "do", "else", "!", "sudo", "doas", "run0", "pkexec", "xargs", "stdbuf",
     };
 
     /// <summary>The bare program names (no directory, no .exe/.cmd/.bat) of every simple command.</summary>
-    public static IReadOnlyList<string> Programs(string command)
+    public static IReadOnlyList<string> Programs(string command) => Find(command, includeWrappers: false);
+
+    /// <summary>Like <see cref="Programs"/>, with the wrappers (sudo, env, time ...) in front of them included.</summary>
+    public static IReadOnlyList<string> AllPrograms(string command) => Find(command, includeWrappers: true);
+
+    private static List<string> Find(string command, bool includeWrappers)
     {
         var programs = new List<string>();
         var atCommandStart = true;
@@ -38,6 +43,11 @@ internal static class CommandProgramFinder
             var name = BareName(word);
             if (Wrappers.Contains(name))
             {
+                if (includeWrappers)
+                {
+                    programs.Add(name);
+                }
+
                 continue;
             }
 

@@ -118,27 +118,53 @@ public static class MakeFlags
     /// <param name="jobs">The pool's size, at least 1.</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="auth"/> would not read back the same: negative descriptors, whitespace in a name, or a
-    /// semaphore name that reads as another form (a comma, a <c>fifo:</c> prefix, a bare number).
+    /// semaphore name that reads as another form (a comma, a <c>fifo:</c> prefix, a bare number). Callers that must
+    /// not throw use <see cref="TryWithJobserver"/>.
     /// </exception>
     public static string Format(JobserverAuth auth, int jobs)
+    {
+        if (jobs < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(jobs), jobs, "A jobserver has at least one job slot.");
+        }
+
+        return TryWithJobserver(null, auth, jobs, out var value, out var problem) ? value : throw new ArgumentException(problem, nameof(auth));
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> with only its jobserver words changed: every <c>--jobserver-auth</c>,
+    /// <c>--jobserver-fds</c> and <c>-j</c>/<c>--jobs</c> word before <c>--</c> is removed and
+    /// <c>-jN --jobserver-auth=X</c> is appended to the flags; every other flag keeps its place (a first word of
+    /// single-letter flags, so a dry run stays one) and the <c>--</c> part with its variable definitions is kept
+    /// verbatim. A null or blank <paramref name="value"/> gives what <see cref="Format"/> gives. Never throws for an
+    /// <paramref name="auth"/> that cannot be written: returns false with the reason in <paramref name="problem"/>.
+    /// </summary>
+    /// <param name="value">The variable's current value, or null when it is not set.</param>
+    /// <param name="auth">The jobserver to advertise.</param>
+    /// <param name="jobs">The pool's size; values below 1 are written as 1.</param>
+    /// <param name="result">The new value, when the method returns true.</param>
+    /// <param name="problem">Why <paramref name="auth"/> cannot be advertised, when it returns false.</param>
+    public static bool TryWithJobserver(string? value, JobserverAuth auth, int jobs, out string result, out string? problem)
     {
         if (auth is null)
         {
             throw new ArgumentNullException(nameof(auth));
         }
 
-        if (jobs < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(jobs), jobs, "A jobserver has at least one job slot.");
-        }
-
+        result = "";
         var text = auth.ToAuthString();
         if (text.IndexOfAny(MakeFlagsScanner.Whitespace) >= 0 || ReadAuth(text, out var readBack, out _) is not null || !auth.Equals(readBack))
         {
-            throw new ArgumentException($"The jobserver '{text}' cannot be written to MAKEFLAGS so that it reads back the same.", nameof(auth));
+            problem = $"The jobserver '{text}' cannot be written to MAKEFLAGS so that it reads back the same "
+                + "(MAKEFLAGS words end at whitespace; a name must not read as another form).";
+            return false;
         }
 
-        return " -j" + jobs.ToString(CultureInfo.InvariantCulture) + " " + AuthOption + "=" + text;
+        problem = null;
+        var jobserver = "-j" + Math.Max(1, jobs).ToString(CultureInfo.InvariantCulture) + " " + AuthOption + "=" + text;
+        var kept = KeptWords(value ?? "", out var tail);
+        result = (kept.Count == 0 ? " " : string.Join(" ", kept) + " ") + jobserver + (tail is null ? "" : " " + tail);
+        return true;
     }
 
     /// <summary>
@@ -171,6 +197,61 @@ public static class MakeFlags
         }
 
         return string.Join(" ", kept);
+    }
+
+    // The words of value before "--" that are not about the jobserver or the job count, and the "--" part verbatim.
+    private static List<string> KeptWords(string value, out string? tail)
+    {
+        var words = MakeFlagsScanner.Words(value, out var tailStart);
+        var kept = new List<string>();
+        for (var i = 0; i < words.Count; i++)
+        {
+            var word = words[i];
+            if (MakeFlagsScanner.IsOption(word, AuthOption) || MakeFlagsScanner.IsOption(word, FdsOption) || MakeFlagsScanner.IsOption(word, "--jobs"))
+            {
+                continue;
+            }
+
+            if (word.StartsWith("-j", StringComparison.Ordinal) && (word.Length == 2 || MakeFlagsScanner.IsDigits(word.Substring(2))))
+            {
+                // A bare -j takes a following all-digit word as its count, as make reads it.
+                if (word.Length == 2 && i + 1 < words.Count && MakeFlagsScanner.IsDigits(words[i + 1]))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            kept.Add(word);
+        }
+
+        tail = tailStart >= 0 ? value.Substring(tailStart) : null;
+        return kept;
+    }
+
+    /// <summary>
+    /// The first of <see cref="VariableNames"/> whose value names a jobserver (usable or not). Unlike
+    /// <see cref="FromEnvironment"/>, a variable that exists without jobserver words (an empty CARGO_MAKEFLAGS left
+    /// by a build script) does not hide a jobserver in the next one. Null when none names one.
+    /// </summary>
+    /// <param name="getVariable">Returns a variable's value, or null when it is not set.</param>
+    public static MakeFlagsAdvertisement? FirstAdvertising(Func<string, string?> getVariable)
+    {
+        if (getVariable is null)
+        {
+            throw new ArgumentNullException(nameof(getVariable));
+        }
+
+        foreach (var name in Names)
+        {
+            if (getVariable(name) is { } value && Parse(name, value) is { AdvertisesJobserver: true } advertised)
+            {
+                return advertised;
+            }
+        }
+
+        return null;
     }
 
     // Returns why text (what follows "--jobserver-auth=") is unusable, or null when auth or disabled was set.
