@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the jobserver peers newer than Debian 12's (GNU make 4.4.1, ninja 1.13.2) once per machine, into a fixed
+# Installs Debian's jobserver crate 0.1.24 sources and builds the jobserver peers newer than Debian 12's (GNU make 4.4.1, ninja 1.13.2) once per machine, into a fixed
 # directory outside the clone so a rerun finds them: $JOBSERVER_PEERS_DIR, default ~/.cache/msbuild-jobserver-peers.
 # The end-to-end tests look there. Quiet and quick when they are already built; never fails CI by itself (the
 # tests that need a peer fail with its path in the message).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 prefix=${JOBSERVER_PEERS_DIR:-${HOME:-/tmp}/.cache/msbuild-jobserver-peers}
+# Debian 12's jobserver crate 0.1.24 (an old client that reads only descriptors), as a directory registry.
+if [ ! -d /usr/share/cargo/registry/jobserver-0.1.24 ] && command -v apt-get >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librust-jobserver-dev; } >/dev/null 2>&1
+fi
 if [ -x "$prefix/bin/make-4.4.1" ] && [ -x "$prefix/bin/ninja-1.13.2" ]; then
   exit 0
 fi

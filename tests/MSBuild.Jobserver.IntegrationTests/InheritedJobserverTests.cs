@@ -12,10 +12,21 @@ public sealed class InheritedJobserverTests : EndToEndTest
     /// together stay within make's 3 slots at every instant. The jobs start when the first compile does, so they are
     /// sure to overlap the build (the build's restore alone can outlast them).
     /// </summary>
+    /// <remarks>
+    /// Run with Debian's make 4.3 (descriptors: the build reaches make's pipe through the entry process) and with
+    /// GNU make 4.4.1 on PATH as `make` (fifo: by default); every compile is handed the descriptor form opened on
+    /// make's own pool.
+    /// </remarks>
     [TestMethod]
-    public void MakeJ3RunningTheBuildKeepsMakesJobsAndAllCompilesWithinThree()
+    [DataRow("4.3", DisplayName = "make 4.3 (descriptors)")]
+    [DataRow("4.4.1", DisplayName = "make 4.4.1 (fifo:)")]
+    public void MakeJ3RunningTheBuildKeepsMakesJobsAndAllCompilesWithinThree(string makeVersion)
     {
-        var repo = NewFixture("t4-make");
+        var repo = NewFixture("t4-make-" + makeVersion);
+        var make = makeVersion == "4.3" ? "make" : Peers.Make441;
+        var environment = makeVersion == "4.3"
+            ? new Dictionary<string, string?>()
+            : new Dictionary<string, string?> { ["PATH"] = Peers.OnPath(repo, ("make", Peers.Make441)).Path };
         var entry = Fixtures.CargoProjects(repo, projects: 3, crates: 3);
         repo.Write("wait-for-compile.sh", """
             #!/bin/sh
@@ -38,8 +49,9 @@ public sealed class InheritedJobserverTests : EndToEndTest
             $"\t+dotnet build {entry} -m:3 -v:n -tl:off -nologo -nr:false",
             ""));
 
-        var run = repo.Run("make", new[] { "-j3" }, new BuildOptions());
-        Report("make -j3 (+dotnet build -m:3)", run);
+        var run = repo.Run(make, new[] { "-j3" }, new BuildOptions { Environment = environment });
+        Report($"make {makeVersion} -j3 (+dotnet build -m:3)", run);
+        Assert.Contains("GNU Make " + makeVersion, ProcessRunner.Run(make, new[] { "--version" }, repo.Root, Path.Combine(repo.Root, "logs", "make-version.log"), environment, TimeSpan.FromSeconds(30)).Output);
 
         var sleeps = run.Intervals.Where(i => i.Label.StartsWith("make-", StringComparison.Ordinal)).ToList();
         Assert.HasCount(2, sleeps, run.Describe());
@@ -52,8 +64,10 @@ public sealed class InheritedJobserverTests : EndToEndTest
         }
 
         var pools = run.Compiles.Select(c => c.FifoPath).Distinct().ToList();
-        Assert.IsTrue(pools.Count == 1 && pools[0]?.StartsWith("pipe:[", StringComparison.Ordinal) == true,
-            $"every compile should be handed make's anonymous pipe (reached through the entry process, opened as descriptors), not [{string.Join(", ", pools)}]");
+        var makesPool = makeVersion == "4.3" ? "pipe:[" : Path.Combine(run.TempDirectory, "GMfifo");
+        Assert.IsTrue(pools.Count == 1 && pools[0]?.StartsWith(makesPool, StringComparison.Ordinal) == true,
+            $"every compile should be handed make's own pool ({makesPool}...) as descriptors, not [{string.Join(", ", pools)}]");
+        Assert.IsTrue(run.Compiles.All(c => c.Jobserver.Contains("--jobserver-auth=") && !c.Jobserver.Contains("fifo:")), "rustc should get the descriptor form, which every client reads");
         Assert.IsNotEmpty(run.LinesWith("JOBS0031"), "the build did not say it joined make's jobserver (JOBS0031):\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(run.LinesWith("failed to connect to jobserver"), "a tool failed to connect to the jobserver:\n" + ProcessRunner.Tail(run.Output));
         Assert.IsEmpty(Fixtures.WarningCodes(run), "the build warned about the jobserver:\n" + ProcessRunner.Tail(run.Output));

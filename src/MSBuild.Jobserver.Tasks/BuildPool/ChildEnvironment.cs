@@ -19,6 +19,12 @@ internal sealed class ToolHandover
 
     /// <summary>What the tool could not be handed, and why: (code, message).</summary>
     public List<(string Code, string Message)> Problems { get; } = new();
+
+    /// <summary>The variables the pool could not be written into, and why (said as one problem).</summary>
+    internal List<string> Unadvertised { get; } = new();
+
+    /// <summary>Why the pool could not be written into <see cref="Unadvertised"/>.</summary>
+    internal string? UnadvertisedReason { get; set; }
 }
 
 /// <summary>
@@ -53,7 +59,7 @@ internal static class ChildEnvironment
             Advertise(handover, environment, "CARGO_MAKEFLAGS", semaphore, slots, always: true);
             Advertise(handover, environment, "MAKEFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: true);
             Advertise(handover, environment, "MFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: false);
-            return handover;
+            return Said(handover);
         }
 
         var fifo = JobserverAuth.Fifo(handle.PoolPath);
@@ -96,7 +102,7 @@ internal static class ChildEnvironment
             handover.ShellLine = $"exec {descriptors!.ReadFd}<>\"${FifoVariable}\" {descriptors.WriteFd}<>\"${FifoVariable}\"";
         }
 
-        return handover;
+        return Said(handover);
     }
 
     /// <summary>
@@ -139,6 +145,18 @@ internal static class ChildEnvironment
         return result;
     }
 
+    // One problem for every variable the pool could not be written into.
+    private static ToolHandover Said(ToolHandover handover)
+    {
+        if (handover.Unadvertised.Count > 0)
+        {
+            handover.Problems.Add((DiagnosticCode.PoolNotAdvertisable,
+                $"{handover.UnadvertisedReason} {string.Join(", ", handover.Unadvertised)} handed without a jobserver, so the clients that read it run their own -j beside the pool. Build with a TMPDIR whose path has no whitespace."));
+        }
+
+        return handover;
+    }
+
     private static string? Stripped(string value)
     {
         var stripped = MakeFlags.WithoutJobserver(value);
@@ -168,7 +186,7 @@ internal static class ChildEnvironment
         }
 
         handover.Variables[name] = current is null ? null : Stripped(current);
-        handover.Problems.Add((DiagnosticCode.PoolNotAdvertisable,
-            $"{problem} {name} is handed without a jobserver, so the clients that read it run their own -j beside the pool. Build with a TMPDIR whose path has no whitespace."));
+        handover.Unadvertised.Add(name);
+        handover.UnadvertisedReason = problem;
     }
 }
