@@ -19,13 +19,6 @@ internal static class OldClientFixtures
     /// <summary>Where Debian's cargo and rustc (apt-get install cargo) live.</summary>
     public const string DebianToolchainDirectory = "/usr/bin";
 
-    /// <summary>GNU make 4.4.1, built by build/ci/peers.sh into $JOBSERVER_PEERS_DIR (Debian 12 has 4.3).</summary>
-    public static string Make441 => Path.Combine(
-        System.Environment.GetEnvironmentVariable("JOBSERVER_PEERS_DIR") is { Length: > 0 } peers
-            ? peers
-            : Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".cache", "msbuild-jobserver-peers"),
-        "bin", "make-4.4.1");
-
     /// <summary>C files each native crate's build script compiles.</summary>
     public const int CFilesPerCrate = 6;
 

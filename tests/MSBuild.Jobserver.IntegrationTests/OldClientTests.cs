@@ -102,11 +102,7 @@ public sealed class OldClientTests : EndToEndTest
     public void MakeRunningTheBuildReachesCc(string version)
     {
         // Debian 12's make is 4.3; build/ci/peers.sh builds 4.4.1.
-        var make = version == "4.3" ? "make" : OldClientFixtures.Make441;
-        if (make != "make")
-        {
-            OldClientFixtures.RequireFile(make, "GNU make 4.4.1 (peers.sh)");
-        }
+        var make = version == "4.3" ? "make" : Peers.Make441;
 
         var repo = NewFixture("oc-make-" + version);
         var entry = OldClientFixtures.TwoNativeProjects(repo);
