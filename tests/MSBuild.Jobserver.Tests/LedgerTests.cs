@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
