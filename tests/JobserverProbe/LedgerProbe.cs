@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>A process that acts as an MSBuild node on a test's pool, through the tasks' own NodeJobserver and ledger.</summary>
 internal static class LedgerProbe

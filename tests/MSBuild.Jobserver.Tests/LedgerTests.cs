@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -77,6 +78,7 @@ public sealed class LedgerTests
             Thread.Sleep(200);
         }
 
+        TestContext.WriteLine($"orphan (pid {toolPid}) checked {sawRunning} times while it ran: no refill, {Size - 1} token(s) in the pool");
         Assert.IsTrue(sawRunning >= 5, "the orphan was checked while it ran (" + sawRunning + " times)");
         var recovered = WaitFor(() => TakeAndGiveBack(view), r => r.Recovered == 1, TimeSpan.FromSeconds(20));
         Assert.AreEqual(new RefillResult(1, 0), recovered, "once the tool (pid " + toolPid + ") is gone, its token is minted again");
@@ -115,6 +117,7 @@ public sealed class LedgerTests
         }
 
         Assert.AreEqual(0, tool.ExitCode);
+        TestContext.WriteLine($"checked {checks} times while the tool ran: no refill, {Size} bytes in the pool");
         Assert.IsTrue(checks >= 5, "checked while the tool ran (" + checks + " times)");
         parent.Dispose();
         Assert.AreEqual(default, parent.Refill, "the last give-back finds nothing lost (no false JOBS0034)");
