@@ -7,6 +7,7 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -70,9 +71,8 @@ public sealed class JobserverSummary : Task
     {
         var lines = new List<SummaryLine>();
         var handle = owner.Handle;
-        var holds = TokenEvents.ReadAll(handle.Directory);
-        var waited = holds.Sum(h => h.WaitMs) / 1000.0;
-        var peak = TokenEvents.PeakConcurrent(holds);
+        var journal = LedgerJournal.Read(handle.Directory);
+        var holds = journal.Holds;
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
         var missing = owner.Pool is { } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
 
@@ -91,7 +91,7 @@ public sealed class JobserverSummary : Task
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
         lines.Add(SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, peak, waited, missing, TokenLease.RecoveredSoFar(handle.Directory))));
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered)));
 
         if (TraceFile.Trim().Length > 0)
         {
