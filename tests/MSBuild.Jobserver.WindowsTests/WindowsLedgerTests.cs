@@ -32,8 +32,9 @@ public sealed partial class WindowsLedgerTests
         Assert.IsTrue(File.Exists(build.TraceFile), "no trace file:\n" + result.Output);
         using var trace = JsonDocument.Parse(File.ReadAllText(build.TraceFile));
         var bars = trace.RootElement.GetProperty("traceEvents").EnumerateArray()
-            .Where(e => e.TryGetProperty("ph", out var ph) && ph.GetString() == "X").ToList();
-        Assert.AreEqual(4, bars.Count, "one bar per tool run:\n" + File.ReadAllText(build.TraceFile));
+            .Where(e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("cat").GetString() == "token").ToList();
+        Assert.AreEqual(4, bars.Count, "one slot bar per tool run:\n" + File.ReadAllText(build.TraceFile));
+        Assert.IsTrue(bars.All(b => b.GetProperty("name").GetString()!.StartsWith("WindowsProbe (leaf", StringComparison.Ordinal)), "bars name the tool and project");
     }
 
     [TestMethod]
