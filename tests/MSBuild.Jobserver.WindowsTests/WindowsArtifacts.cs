@@ -24,6 +24,18 @@ public static class WindowsArtifacts
     /// <summary>WindowsProbe.exe (tests/WindowsProbe).</summary>
     public static string Probe => Path.Combine(WorkDirectory, "probe", "WindowsProbe.exe");
 
+    /// <summary>The probe under another program name (cargo, make ...): a copy of its apphost beside it.</summary>
+    public static string ProbeNamed(string program)
+    {
+        var path = Path.Combine(WorkDirectory, "probe", program + ".exe");
+        if (!File.Exists(path))
+        {
+            File.Copy(Probe, path);
+        }
+
+        return path;
+    }
+
     /// <summary>WindowsMSBuildHost.exe (tests/WindowsMSBuildHost): MSBuild 17.7.2, in-proc and worker nodes.</summary>
     public static string MSBuildHost => Path.Combine(WorkDirectory, "host", "WindowsMSBuildHost.exe");
 

@@ -21,10 +21,11 @@ internal sealed partial class WindowsBuild
     public string TraceFile => Path.Combine(Directory, "trace.json");
 
     /// <summary>The Exec of the probe as a listed tool: it holds its slot <paramref name="holdMs"/> ms and takes <paramref name="extra"/> more.</summary>
-    public string ProbeCommand(int holdMs, int extra = 0, bool die = false) =>
-        $"&quot;{Wine.WindowsPath(WindowsArtifacts.Probe)}&quot; tool {holdMs} {Wine.WindowsPath(Logs)} {extra}{(die ? " die" : "")}";
+    public string ProbeCommand(int holdMs, int extra = 0, bool die = false, string program = "WindowsProbe") =>
+        $"&quot;{Wine.WindowsPath(WindowsArtifacts.ProbeNamed(program))}&quot; tool {holdMs} {Wine.WindowsPath(Logs)} {extra}{(die ? " die" : "")}";
 
     /// <summary>Writes an entry project building <paramref name="leaves"/> (target bodies) in parallel, or in order.</summary>
+    /// <remarks><paramref name="listedTools"/> are added to the default JobserverTool items; "" lists nothing more.</remarks>
     public static WindowsBuild Create(string name, IReadOnlyList<Func<WindowsBuild, string>> leaves, bool inOrder = false, string listedTools = "WindowsProbe")
     {
         var directory = Path.Combine(WindowsArtifacts.WorkDirectory, "builds", name);
@@ -74,7 +75,7 @@ internal sealed partial class WindowsBuild
     private static string Project(string target, string listedTools) => $"""
         <Project DefaultTargets="Build">
           <Import Project="{Wine.WindowsPath(WindowsArtifacts.Package)}\build\MSBuild.Jobserver.props" />
-          <ItemGroup><JobserverTool Include="{listedTools}" /></ItemGroup>
+          {(listedTools.Length == 0 ? "" : $"<ItemGroup><JobserverTool Include=\"{listedTools}\" /></ItemGroup>")}
           {target}
           <Import Project="{Wine.WindowsPath(WindowsArtifacts.Package)}\build\MSBuild.Jobserver.targets" />
         </Project>

@@ -35,6 +35,27 @@ public sealed class WindowsBuildTests
     }
 
     [TestMethod]
+    public void By_default_cargo_gets_only_CARGO_MAKEFLAGS_and_make_gets_MAKEFLAGS_too()
+    {
+        // The probe as cargo.exe and make.exe, with the package's default tool list: an nmake that cargo starts
+        // would fail on any MAKEFLAGS, so on Windows only make-like tools get it.
+        var build = WindowsBuild.Create("default-tools", new Func<WindowsBuild, string>[]
+        {
+            b => $"<Exec Command=\"{b.ProbeCommand(100, program: "cargo")}\" />",
+            b => $"<Exec Command=\"{b.ProbeCommand(100, program: "make")}\" />",
+        }, inOrder: true, listedTools: "");
+        var result = build.Run(1, "JobserverSlots=2");
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var semaphore = WindowsBuild.CreatedSemaphore(result);
+        var inherited = build.ToolRuns().Select(r => r.Inherited).OrderBy(i => i.Length).ToList();
+        CollectionAssert.AreEqual(new[]
+        {
+            $"CARGO_MAKEFLAGS=valid:{semaphore} MAKEFLAGS=none",
+            $"CARGO_MAKEFLAGS=valid:{semaphore} MAKEFLAGS=valid:{semaphore}",
+        }, inherited, string.Join("\n", inherited));
+    }
+
+    [TestMethod]
     public void Two_nodes_the_cap_holds_across_both_node_processes()
     {
         // Each tool takes one extra token, as a cargo would for a second rustc: 2 slot holds per tool, 4 slots in all.
