@@ -29,6 +29,17 @@ public sealed class SemaphorePoolTests
     }
 
     [TestMethod]
+    public void The_semaphore_s_maximum_is_the_pool_size_and_children_do_not_inherit_it()
+    {
+        // A semaphore cannot exceed its maximum, so no release can grow the pool past N. A child started with
+        // handle inheritance on (as Process.Start and Exec start tools) sees only the handle it opens itself.
+        var result = Probe("semaphore-facts", "3");
+        Assert.AreEqual("3", result.Value("MAXIMUM"), result.ToString());
+        Assert.AreEqual("3", result.Value("CURRENT"));
+        Assert.AreEqual("1", result.Value("HANDLES-NAMED"), "the child should hold only its own handle:\n" + result);
+    }
+
+    [TestMethod]
     public void A_wait_on_an_empty_pool_ends_at_its_timeout()
     {
         var result = Probe("wait", "timeout");

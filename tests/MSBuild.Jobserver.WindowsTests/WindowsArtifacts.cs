@@ -28,9 +28,9 @@ public static class WindowsArtifacts
     public static string ProbeNamed(string program)
     {
         var path = Path.Combine(WorkDirectory, "probe", program + ".exe");
-        if (!File.Exists(path))
+        if (!File.Exists(path) || File.GetLastWriteTimeUtc(path) < File.GetLastWriteTimeUtc(Probe))
         {
-            File.Copy(Probe, path);
+            File.Copy(Probe, path, overwrite: true);
         }
 
         return path;

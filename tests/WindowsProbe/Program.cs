@@ -10,6 +10,8 @@ using WindowsProbe;
 //   over-release <n>                release one token more than was taken
 //   close-held <n> <k>              close while k tokens are held
 //   names                           the names of two pools of one process
+//   semaphore-facts <n>             the semaphore's maximum count, and how many handles to it a child sees
+//   count-handles <name>            (the child) handles in this process named like the semaphore
 //   serve                           create a pool, print its MAKEFLAGS and exit (a make that has gone)
 //   validate <MAKEFLAGS value>      how an inherited value is judged here
 //   run-with-pool <n> <program> [args]   run a program with the pool in CARGO_MAKEFLAGS; close report after it
@@ -22,6 +24,8 @@ return args[0] switch
     "over-release" => PoolChecks.OverRelease(Number(args[1])),
     "close-held" => PoolChecks.CloseHeld(Number(args[1]), Number(args[2])),
     "names" => PoolChecks.Names(),
+    "semaphore-facts" => SemaphoreFacts.Describe(Number(args[1])),
+    "count-handles" => SemaphoreFacts.CountHandles(args[1]),
     "serve" => Serve(),
     "validate" => Validate(args[1]),
     "run-with-pool" => RunWithPool(Number(args[1]), args[2], args[3..]),
