@@ -91,7 +91,7 @@ internal sealed class HostileInputFixture : IDisposable
         Assert.AreEqual(0, Syscall.chmod(path, mode));
         if (uid is { } owner)
         {
-            Assert.AreEqual(0, Syscall.chown(path, owner, owner), "chown " + path);
+            Assert.AreEqual(0, Syscall.chown(path, (int)owner, (int)owner), "chown " + path);
         }
 
         var holder = Open(path, OpenFlags.O_RDWR | OpenFlags.O_NONBLOCK);

@@ -1,6 +1,6 @@
 namespace MSBuild.Jobserver.Tests;
 
-/// <summary>A machine where Mono.Posix's native helper cannot load (osx-arm64, musl): simulated by deleting it.</summary>
+/// <summary>A machine where Mono.Unix's native helper cannot load (osx-arm64, musl): simulated by deleting it.</summary>
 [TestClass]
 public sealed class PlatformTests
 {
@@ -24,7 +24,7 @@ public sealed class PlatformTests
             StringAssert.Contains(normal.Stdout, "Validate FifoMissing");
             StringAssert.Contains(normal.Stdout, "Create OK");
 
-            var helpers = Directory.GetFiles(copy, "*MonoPosixHelper*", SearchOption.AllDirectories);
+            var helpers = Directory.GetFiles(copy, "libMono.Unix.*", SearchOption.AllDirectories);
             Assert.IsNotEmpty(helpers);
             Array.ForEach(helpers, File.Delete);
             var broken = TestSupport.Run("dotnet", new[] { probe, "platform" });

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MSBuild.Jobserver.Posix;
 
 /// <summary>
-/// flock(2), which Mono.Posix does not wrap. BSD locks (not fcntl's) because they belong to the open file
+/// flock(2), which Mono.Unix does not wrap. BSD locks (not fcntl's) because they belong to the open file
 /// description: a child that inherits the descriptor keeps the lock alive, and two descriptions in one process exclude
 /// each other, as two processes do.
 /// </summary>

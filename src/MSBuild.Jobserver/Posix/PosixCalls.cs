@@ -43,7 +43,7 @@ internal enum ReadOutcome
 }
 
 /// <summary>
-/// Every POSIX call the library makes, through Mono.Posix.NETStandard, so that nothing else P/Invokes and errno
+/// Every POSIX call the library makes, through Mono.Unix, so that nothing else P/Invokes and errno
 /// handling lives in one place. Calls retry on EINTR; failures come back as errno or as <see cref="IOException"/>.
 /// </summary>
 internal static unsafe class PosixCalls
@@ -61,7 +61,7 @@ internal static unsafe class PosixCalls
     private static Errno LastError => Stdlib.GetLastError();
 
     /// <summary>
-    /// Throws <see cref="JobserverException"/> (<see cref="JobserverRejection.PlatformUnsupported"/>) when Mono.Posix or
+    /// Throws <see cref="JobserverException"/> (<see cref="JobserverRejection.PlatformUnsupported"/>) when Mono.Unix or
     /// its native helper cannot load here (osx-arm64, musl ...). The one place that catches load failures.
     /// </summary>
     internal static void EnsureAvailable()
@@ -349,7 +349,7 @@ internal static unsafe class PosixCalls
         {
             return new JobserverException(
                 JobserverRejection.PlatformUnsupported,
-                "The POSIX helper library (Mono.Posix.NETStandard's libMonoPosixHelper) cannot be loaded on " +
+                "The POSIX helper library (Mono.Unix's libMono.Unix) cannot be loaded on " +
                 RuntimeInformation.OSDescription + " " + RuntimeInformation.ProcessArchitecture +
                 ", so no jobserver can be used here; tools run with their own parallelism. (" + e.GetType().Name + ": " +
                 e.Message.Split('\n')[0].Trim() + ")",
@@ -357,7 +357,7 @@ internal static unsafe class PosixCalls
         }
     }
 
-    // Not inlined: loading Mono.Posix happens when this method is compiled, inside ProbeHelperLibrary's try.
+    // Not inlined: loading Mono.Unix happens when this method is compiled, inside ProbeHelperLibrary's try.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void TouchHelperLibrary()
     {

@@ -40,7 +40,18 @@ internal sealed class WindowsJobserverClient : JobserverClient
         return (index, new JobToken(Token));
     }
 
-    public override void Release(JobToken token) => _semaphore.Release();
+    public override void Release(JobToken token)
+    {
+        try
+        {
+            _semaphore.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // The semaphore's maximum is the pool size, so Windows itself refuses a release beyond it (a token given
+            // back twice, or refilled after its holder returned it): the pool stays at its size, which is the promise.
+        }
+    }
 
     private protected override bool TryTake(out JobToken token)
     {

@@ -1,0 +1,2 @@
+// A Windows program: published for win-x64 and run under wine.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("windows")]
