@@ -41,6 +41,9 @@ internal static class DiagnosticCode
     public const string TraceFileFailed = "JOBS0029";
     public const string TokensRecovered = "JOBS0034";
 
+    // The timing report.
+    public const string ReportFileFailed = "JOBS0070";
+
     // Informational messages.
     public const string Summary = "JOBS0030";
     public const string JoinedInherited = "JOBS0031";

@@ -7,6 +7,7 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Report;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -28,6 +29,9 @@ public sealed class JobserverSummary : Task
 
     /// <summary>JobserverTraceFile: where to write a Chrome trace-event file; empty writes none.</summary>
     public string TraceFile { get; set; } = "";
+
+    /// <summary>JobserverReport: where to write the HTML timing report; empty writes none.</summary>
+    public string ReportFile { get; set; } = "";
 
     /// <summary>
     /// Set by the rendezvous project: compute the summary in the entry process but return it in
@@ -89,13 +93,22 @@ public sealed class JobserverSummary : Task
         }
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
-        lines.Add(SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
+        var recovered = TokenLease.RecoveredSoFar(handle.Directory);
+        var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, peak, waited, missing, TokenLease.RecoveredSoFar(handle.Directory))));
+            handle.Slots, kind, holds.Count, peak, waited, missing, recovered));
+        lines.Add(summary);
 
         if (TraceFile.Trim().Length > 0)
         {
             lines.Add(WriteTrace(holds, handle.Slots));
+        }
+
+        if (ReportFile.Trim().Length > 0)
+        {
+            var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, holds, peak, missing, recovered);
+            lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
         return lines;
@@ -110,7 +123,7 @@ public sealed class JobserverSummary : Task
         {
             if (EntryProject.Same(ProjectFullPath, Rendezvous.EntryProject(BuildEngine)))
             {
-                foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile))
+                foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile, ReportFile))
                 {
                     SummaryLine.FromItem(item).Log(Log);
                 }
