@@ -35,7 +35,7 @@ internal sealed partial class HeadlessChromium : IDisposable
     }
 
     /// <summary>The browser's path; the CI script build/ci/report.sh installs it.</summary>
-    public static string? Executable =>
+    public static string? Executable { get; } =
         new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
 
     /// <summary>Starts the browser with an empty profile under <paramref name="workDirectory"/> and attaches to its page.</summary>
