@@ -89,6 +89,20 @@ public sealed partial class TimingReportTests
         File.Delete(blank);
     }
 
+    /// <summary>A report path that is a directory gives warning JOBS0070 naming the path, not an exception.</summary>
+    [TestMethod]
+    public void UnwritableReportPathIsWarningJobs0070()
+    {
+        var directory = TestSupport.NewTempDirectory("report-path");
+        Directory.CreateDirectory(Path.Combine(directory, "taken"));
+
+        var line = ReportFileWriter.Write(directory, "taken", Generate(3, 2, 2));
+
+        Assert.IsTrue(line.IsWarning, "expected a warning, got: " + line.Text);
+        Assert.AreEqual("JOBS0070", line.Code);
+        StringAssert.Contains(line.Text, Path.Combine(directory, "taken"));
+    }
+
     /// <summary>
     /// A deterministic build: each project runs its tools one after another, a tool asks for a token and waits when
     /// all 8 are held, holds it 0.2–3 s, then gives it back; 12 projects at once keep the pool full.
