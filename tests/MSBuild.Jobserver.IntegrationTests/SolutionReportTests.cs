@@ -13,6 +13,10 @@ public sealed class SolutionReportTests : EndToEndTest
     private const int Projects = 3;
     private const int Slots = 2;
 
+    // The documented one-line opt-in, beside the solution.
+    private static readonly string OptIn =
+        $"<Project>\n  <Import Project=\"Sdk.targets\" Sdk=\"{PackageFeed.Id}\" Version=\"{PackageFeed.Version}\" />\n</Project>\n";
+
     /// <summary>
     /// Three cargo projects in a solution, -m:2 -p:JobserverReport=out/report.html: one JOBS0030 line naming the
     /// three tool runs, the report written, compiles within the 2 slots; in chromium the report has no console error,
@@ -28,12 +32,7 @@ public sealed class SolutionReportTests : EndToEndTest
         var projects = Enumerable.Range(1, Projects).Select(i => repo.AddCargoProject("p" + i.ToString(CultureInfo.InvariantCulture), crates: 2)).ToList();
         var solution = "all." + format;
         repo.Write(solution, format == "slnx" ? Slnx(projects) : Sln(projects));
-        repo.Write("Directory.Solution.targets", $"""
-            <Project>
-              <Import Project="Sdk.targets" Sdk="{PackageFeed.Id}" Version="{PackageFeed.Version}" />
-            </Project>
-
-            """);
+        repo.Write("Directory.Solution.targets", OptIn);
 
         var run = repo.Build(solution, new BuildOptions { Nodes = Slots, Properties = new Dictionary<string, string> { ["JobserverReport"] = "out/report.html" } });
         Report(format + " build", run);
@@ -62,6 +61,35 @@ public sealed class SolutionReportTests : EndToEndTest
         Assert.AreEqual(Projects, browser.Evaluate("document.querySelectorAll('#projects tr.project-row').length").GetValue<int>(), "one table row per project");
         Assert.AreEqual("own pool", browser.Evaluate("document.querySelector('#pool [data-fact=form] td').textContent").GetValue<string>());
         Assert.IsInRange(1, 999, load.LoadEventEndMs, "the report should load in under a second");
+    }
+
+    /// <summary>
+    /// `make -j2` running `+dotnet build all.slnx` with the opt-in: the build joins make's jobserver, the solution logs
+    /// the summary once, and the report names the pool's form "joined make's jobserver" with make's 2 slots.
+    /// </summary>
+    [TestMethod]
+    public void SolutionBuiltByMakeReportsJoinedMakesPool()
+    {
+        var repo = NewFixture("t13-make");
+        var projects = Enumerable.Range(1, 2).Select(i => repo.AddCargoProject("m" + i.ToString(CultureInfo.InvariantCulture), crates: 1)).ToList();
+        repo.Write("all.slnx", Slnx(projects));
+        repo.Write("Directory.Solution.targets", OptIn);
+        repo.Write("Makefile", "build:\n\t+dotnet build all.slnx -m:2 -v:n -tl:off -nologo -nr:false -p:JobserverReport=report.html\n");
+
+        var run = repo.Run("make", new[] { "-j2" }, new BuildOptions());
+        Report("make -j2 (+dotnet build all.slnx)", run);
+
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "the solution build should log one summary:\n" + ProcessRunner.Tail(run.Output));
+        Assert.AreEqual("joined from the parent make", summaries[0].Kind);
+        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "compiles exceeded make -j2:\n" + run.Describe());
+
+        using var browser = HeadlessChromium.Start(repo.Root);
+        var load = browser.Open(Path.Combine(repo.Root, "report.html"));
+        Assert.IsEmpty(load.ConsoleErrors, "console errors:\n" + string.Join('\n', load.ConsoleErrors));
+        Assert.AreEqual("joined make's jobserver", browser.Evaluate("document.querySelector('#pool [data-fact=form] td').textContent").GetValue<string>());
+        Assert.AreEqual("2 tokens", browser.Evaluate("document.querySelector('#pool [data-fact=size] td').textContent").GetValue<string>());
+        Assert.AreEqual(2, browser.Evaluate("document.querySelectorAll('#timeline g.hold').length").GetValue<int>(), "one bar per cargo run");
     }
 
     private static string Slnx(IEnumerable<string> projects) =>
