@@ -10,6 +10,12 @@ using MSBuild.Jobserver.Protocol;
 //                                                        threads acquire/release, counting holders in a shared file
 //   probe platform                                       prints how Create, Validate and Connect report this platform
 //   probe fds                                            prints the descriptors open in this process (diagnostics)
+//   probe create-pools <parent> <count>                 creates and closes pools in <parent> one after another (sweeping)
+//   probe give-back <dir> <dev:ino> <size> <rounds> <barrier dir> <index> <count>
+//                                                        as a node: take a token, meet the others, give it back at once;
+//                                                        prints recovered=<n> removed=<n> (the refills it did)
+//   probe hold-tool <dir> <dev:ino> <size> <program> [args]  as a node: take a token, start the program sharing its lease,
+//                                                        print STARTED <pid>, then hold it until killed
 return args[0] switch
 {
     "inherited" => Inherited(int.Parse(args[1], CultureInfo.InvariantCulture)),
@@ -17,6 +23,9 @@ return args[0] switch
     "load" => LoadProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5]),
     "platform" => Platform(),
     "fds" => ListDescriptors(),
+    "create-pools" => CreatePools(args[1], int.Parse(args[2], CultureInfo.InvariantCulture)),
+    "give-back" => LedgerProbe.GiveBack(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5], int.Parse(args[6], CultureInfo.InvariantCulture), int.Parse(args[7], CultureInfo.InvariantCulture)),
+    "hold-tool" => LedgerProbe.HoldTool(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Skip(5).ToArray()),
     _ => 2,
 };
 
@@ -101,6 +110,16 @@ static int Stress(string fifo, string identity, int iterations, string log)
     }
 
     File.WriteAllLines(log, lines);
+    return 0;
+}
+
+static int CreatePools(string parent, int count)
+{
+    for (var i = 0; i < count; i++)
+    {
+        JobTokenPool.Create(2, parent).Dispose();
+    }
+
     return 0;
 }
 

@@ -1,4 +1,5 @@
 using Mono.Unix.Native;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tests;
@@ -29,7 +30,7 @@ public sealed class PoolTests
         AssertNode(pool.Directory!, FilePermissions.S_IFDIR, "700");
         var fifo = AssertNode(pool.Auth.Path!, FilePermissions.S_IFIFO, "600");
         Assert.AreEqual(new PipeIdentity(fifo.st_dev, fifo.st_ino), pool.Identity);
-        StringAssert.StartsWith(Path.GetFileName(pool.Directory), Syscall.getpid() + "-");
+        StringAssert.StartsWith(Path.GetFileName(pool.Directory), "build-");
     }
 
     [TestMethod]
@@ -93,25 +94,52 @@ public sealed class PoolTests
     }
 
     [TestMethod]
-    public void RefusesAUserDirectoryThatIsNotPrivate()
+    public void AUserDirectoryThatIsNotPrivateIsLeftAloneForAPrivateOneOfItsOwn()
     {
         var userDir = Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid());
         Directory.CreateDirectory(userDir);
         Assert.AreEqual(0, Syscall.chmod(userDir, (FilePermissions)Convert.ToUInt32("755", 8)));
-        var e = Assert.ThrowsExactly<JobserverException>(() => JobTokenPool.Create(1, _parent));
-        Assert.AreEqual(JobserverRejection.FifoNotPrivate, e.Reason);
-        StringAssert.Contains(e.Message, userDir);
+        using var pool = JobTokenPool.Create(1, _parent);
+        AssertPrivateFallback(pool, userDir, "has mode 755");
+        Assert.IsEmpty(Directory.GetFileSystemEntries(userDir));
     }
 
     [TestMethod]
-    public void RefusesAUserDirectoryThatIsASymlink()
+    public void AUserDirectoryThatIsASymlinkIsNeverFollowed()
     {
         var target = Directory.CreateDirectory(Path.Combine(_parent, "elsewhere")).FullName;
         Assert.AreEqual(0, Syscall.chmod(target, (FilePermissions)Convert.ToUInt32("700", 8)));
-        File.CreateSymbolicLink(Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid()), target);
-        var e = Assert.ThrowsExactly<JobserverException>(() => JobTokenPool.Create(1, _parent));
-        Assert.AreEqual(JobserverRejection.FifoNotPrivate, e.Reason);
+        var userDir = Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid());
+        File.CreateSymbolicLink(userDir, target);
+        using var pool = JobTokenPool.Create(1, _parent);
+        AssertPrivateFallback(pool, userDir, "is not a directory");
         Assert.IsEmpty(Directory.GetFileSystemEntries(target));
+    }
+
+    [TestMethod]
+    public void ATemporaryDirectoryThatMakeflagsCannotCarryFallsBackToOneItCan()
+    {
+        // --jobserver-auth=fifo:PATH is one word of MAKEFLAGS: every client cuts it at the first space.
+        var awkward = Directory.CreateDirectory(Path.Combine(_parent, "with space 'quote' é")).FullName;
+        using var pool = JobTokenPool.Create(2, awkward);
+        var note = pool.LocationNotes.Single();
+        Assert.AreEqual((PoolLocationProblem.PathNotAdvertisable, awkward), (note.Problem, note.Parent));
+        StringAssert.StartsWith(pool.Directory, "/tmp/msbuild-jobserver-" + Syscall.getuid() + "/");
+        StringAssert.Contains(MakeFlags.Format(pool.Auth, 2), "--jobserver-auth=fifo:" + pool.Auth.Path, "the pool's path can be advertised");
+        Assert.AreEqual(2, pool.CountAvailable());
+        Assert.IsEmpty(Directory.GetFileSystemEntries(awkward));
+    }
+
+    private void AssertPrivateFallback(JobTokenPool pool, string userDir, string problem)
+    {
+        Assert.AreEqual(_parent, Path.GetDirectoryName(pool.Directory), "the build's directory sits beside the refused one");
+        StringAssert.StartsWith(Path.GetFileName(pool.Directory), "msbuild-jobserver-" + Syscall.getuid() + "-build-");
+        AssertNode(pool.Directory, FilePermissions.S_IFDIR, "700");
+        AssertNode(pool.Auth.Path!, FilePermissions.S_IFIFO, "600");
+        Assert.AreEqual(1, pool.CountAvailable());
+        var note = pool.LocationNotes.Single();
+        Assert.AreEqual((PoolLocationProblem.UserDirectoryNotPrivate, userDir), (note.Problem, note.Parent));
+        StringAssert.Contains(note.Detail, problem);
     }
 
     [TestMethod]

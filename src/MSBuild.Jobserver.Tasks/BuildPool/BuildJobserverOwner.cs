@@ -1,9 +1,9 @@
-using System.Threading;
-using System.IO;
 using System;
+using System.IO;
 using System.Runtime.InteropServices;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 
@@ -79,6 +79,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         try
         {
             var pool = JobTokenPool.Create(requestedSlots);
+            ReportLocation(log, pool, blame);
             var handle = new BuildJobserverHandle
             {
                 Nonce = Guid.NewGuid().ToString("N"),
@@ -86,7 +87,7 @@ internal sealed class BuildJobserverOwner : IDisposable
                 Slots = requestedSlots,
                 PoolPath = pool.Auth.Name!,
                 PoolIdentity = pool.Identity,
-                Directory = pool.Directory ?? "",
+                Directory = pool.Directory,
                 OwnerProcessId = ProcessInfo.CurrentId,
                 InheritedRejected = inherited.Rejected,
             };
@@ -94,9 +95,9 @@ internal sealed class BuildJobserverOwner : IDisposable
                 $"Created a jobserver of {requestedSlots} slots for this build ({pool.Auth.ToAuthString()}).");
             return new BuildJobserverOwner(handle, pool);
         }
-        catch (JobserverException ex)
+        catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
         {
-            var code = ex.Reason == JobserverRejection.PlatformUnsupported ? DiagnosticCode.PlatformUnsupported : DiagnosticCode.PoolCreationFailed;
+            var code = ex is JobserverException { Reason: JobserverRejection.PlatformUnsupported } ? DiagnosticCode.PlatformUnsupported : DiagnosticCode.PoolCreationFailed;
             JobserverLog.Warning(log, code, ex.Message + " The build goes on without a jobserver: tools use their own defaults.", blame);
             return new BuildJobserverOwner(BuildJobserverHandle.None(ex.Message, inherited.Rejected), null);
         }
@@ -110,8 +111,9 @@ internal sealed class BuildJobserverOwner : IDisposable
         try
         {
             local = JobTokenPool.Create(1);
+            ReportLocation(log, local, blame);
         }
-        catch (JobserverException ex)
+        catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
         {
             JobserverLog.Warning(log, DiagnosticCode.PoolCreationFailed,
                 ex.Message + " The build uses only the inherited jobserver's tokens, so it may run one tool fewer than make allows.", blame);
@@ -140,30 +142,27 @@ internal sealed class BuildJobserverOwner : IDisposable
         return new BuildJobserverOwner(handle, local);
     }
 
-    /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
-    public static bool CanShareInheritedPipe => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
-
-    /// <summary>Removes the build's records, then drains, counts, closes and unlinks what this build created.</summary>
-    public void Dispose()
+    // Where the pool went instead of its usual place, and why: once per build, from the entry process.
+    private static void ReportLocation(TaskLoggingHelper log, JobTokenPool pool, string? blame)
     {
-        TokenEvents.DeleteAll(Handle.Directory);
-        _pool?.Close();
-
-        // A worker node that gives its last token back while the build stops (Ctrl+C) can write its record just after
-        // the sweep above; the directory is then not empty and stays. Sweep and remove it again. Once it is gone,
-        // nothing can write there (records are appended to files in it, never to a directory they create).
-        for (var attempt = 0; attempt < 5 && Handle.Directory.Length > 0 && Directory.Exists(Handle.Directory); attempt++)
+        foreach (var note in pool.LocationNotes)
         {
-            Thread.Sleep(50);
-            TokenEvents.DeleteAll(Handle.Directory);
-            try
+            if (note.Problem == PoolLocationProblem.UserDirectoryNotPrivate)
             {
-                Directory.Delete(Handle.Directory);
+                JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
+                    $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
             }
-            catch (IOException)
+            else
             {
-                // Written to again meanwhile: the next attempt sweeps it.
+                JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
+                    $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
             }
         }
     }
+
+    /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
+    public static bool CanShareInheritedPipe => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+
+    /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
+    public void Dispose() => _pool?.Close();
 }

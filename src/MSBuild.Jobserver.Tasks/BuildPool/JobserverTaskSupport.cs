@@ -1,6 +1,7 @@
 using System;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
@@ -47,12 +48,26 @@ internal static class JobserverTaskSupport
         }
     }
 
-    /// <summary>Gives <paramref name="held"/> back and says so when that refilled tokens lost by tools that died.</summary>
-    public static void Release(Task task, NodeJobserver node, HeldToken held) => ReportRefill(task, node, node.Release(held));
-
-    /// <summary>Says so when giving a token back refilled tokens lost by tools that died (JOBS0034).</summary>
-    public static void ReportRefill(Task task, NodeJobserver node, RefillResult refill)
+    /// <summary>Gives <paramref name="held"/> back and says what its release found.</summary>
+    public static void Release(Task task, NodeJobserver node, HeldToken held)
     {
+        held.Dispose();
+        ReportRelease(task, node, held);
+    }
+
+    /// <summary>
+    /// After <paramref name="held"/> was given back: says so when its byte could not be written back (JOBS0042), or when
+    /// the refill after it found tokens lost by tools that died (JOBS0034).
+    /// </summary>
+    public static void ReportRelease(Task task, NodeJobserver node, HeldToken held)
+    {
+        if (held.ReleaseFailure is { } failure)
+        {
+            JobserverLog.Warning(task.Log, DiagnosticCode.TokenReturnFailed,
+                $"The jobserver token of '{held.Started.Tool}' could not be given back ({failure.Message}). The build recovers it once no tool holds a token.");
+        }
+
+        var refill = held.Refill;
         if (refill.Recovered > 0 || refill.Removed > 0)
         {
             JobserverLog.Warning(task.Log, DiagnosticCode.TokensRecovered,

@@ -1,41 +1,13 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
-
-/// <summary>A token a task holds, and where it must go back to.</summary>
-internal sealed class HeldToken
-{
-    /// <summary>An id for AcquireJobToken's output; unique in the build.</summary>
-    public string Id { get; init; } = "";
-
-    /// <summary>0: the build's pool (ours or the parent's); 1: the build-local implicit slot.</summary>
-    public int Source { get; init; }
-
-    /// <summary>The byte read, written back on release.</summary>
-    public JobToken Token { get; init; }
-
-    /// <summary>When the holder asked.</summary>
-    public long RequestedMs { get; init; }
-
-    /// <summary>When the holder got it.</summary>
-    public long AcquiredMs { get; init; }
-
-    /// <summary>The project that holds it.</summary>
-    public string Project { get; init; } = "";
-
-    /// <summary>The tool (or task) it was taken for.</summary>
-    public string Tool { get; init; } = "";
-
-    /// <summary>The lease that tells a refill this token may be out; ends after the token is back.</summary>
-    public TokenLease Lease { get; init; } = null!;
-}
 
 /// <summary>
 /// This process's view of the build's jobserver: the handle from the rendezvous, the connections, the tokens
@@ -55,10 +27,17 @@ internal sealed class NodeJobserver : IDisposable
     private string? _connectProblem;
     private int _connectProblemReported;
 
-    private NodeJobserver(BuildJobserverHandle handle) => Handle = handle;
+    private NodeJobserver(BuildJobserverHandle handle)
+    {
+        Handle = handle;
+        Ledger = new TokenLedger(handle.Directory);
+    }
 
     /// <summary>The build's jobserver as the entry process described it.</summary>
     public BuildJobserverHandle Handle { get; }
+
+    /// <summary>The build's leases, journal and refill.</summary>
+    public TokenLedger Ledger { get; }
 
     /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
     public static NodeJobserver Get(IBuildEngine engine, int slots)
@@ -82,6 +61,9 @@ internal sealed class NodeJobserver : IDisposable
             return node;
         }
     }
+
+    /// <summary>A view of <paramref name="handle"/>'s jobserver outside MSBuild's registry (test peers act as nodes with it).</summary>
+    internal static NodeJobserver ForHandle(BuildJobserverHandle handle) => new(handle);
 
     /// <summary>
     /// Connects to the pool(s); false (with the reason) when this process cannot use them, in which case tools
@@ -136,21 +118,26 @@ internal sealed class NodeJobserver : IDisposable
         JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout);
 
     /// <summary>
-    /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits.
-    /// <paramref name="requestedMs"/>: when the caller first asked (for the wait it reports), if not now.
+    /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits. Its lease
+    /// begins before anything is read. <paramref name="requestedMs"/>: when the caller first asked (for the wait it
+    /// reports), if not now.
     /// </summary>
     public HeldToken? TryAcquire(string project, string tool, long? requestedMs = null)
     {
         var clients = Clients();
-        var requested = requestedMs ?? TokenEvents.NowMs;
-        var lease = TokenLease.Begin(Handle.Directory);
+        var requested = requestedMs ?? LedgerJournal.NowMs;
+        var lease = Ledger.BeginLease();
         try
         {
             for (var i = 0; i < clients.Length; i++)
             {
                 if (clients[i].TryAcquire(out var token))
                 {
-                    return NewHeld(i, token, requested, project, tool, lease);
+                    var source = i == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool";
+                    return new HeldToken(
+                        Handle.Nonce + "-" + Guid.NewGuid().ToString("N"), clients[i], token, lease, Ledger,
+                        Handle.Mode == BuildJobserverMode.Owned ? _pool : null, Handle.Slots,
+                        new TokenHold(requested, LedgerJournal.NowMs, 0, ProcessInfo.CurrentId, source, project, tool));
                 }
             }
         }
@@ -162,32 +149,6 @@ internal sealed class NodeJobserver : IDisposable
 
         lease.Dispose();
         return null;
-    }
-
-    /// <summary>
-    /// Gives the token back to the pool it came from, records the hold, ends its lease, and, when that was the last
-    /// lease of our own pool, tops the pool back up (tokens of an inherited pool belong to its owner: never minted).
-    /// </summary>
-    public RefillResult Release(HeldToken held)
-    {
-        // The hold ends before the byte goes back: a waiter elsewhere may record its start the moment it reads it.
-        var released = TokenEvents.NowMs;
-        var client = held.Source == 1 ? _local : _pool;
-        client!.Release(held.Token);
-        try
-        {
-            TokenEvents.Append(Handle.Directory, new TokenHold(
-                held.RequestedMs, held.AcquiredMs, released, ProcessInfo.CurrentId,
-                held.Source == 1 ? "local" : Handle.Mode == BuildJobserverMode.Inherited ? "parent" : "pool", held.Project, held.Tool));
-            held.Lease.Dispose();
-            return Handle.Mode == BuildJobserverMode.Owned ? TokenLease.RefillIfIdle(Handle.Directory, _pool!, Handle.Slots) : default;
-        }
-        catch (IOException)
-        {
-            // The build is over (cancelled, or a node died) and the owner already removed the pool's directory:
-            // the token is back in the FIFO; only the records are gone with it.
-            return default;
-        }
     }
 
     /// <summary>Keeps a token that AcquireJobToken handed to the project until ReleaseJobToken brings it back.</summary>
@@ -204,7 +165,7 @@ internal sealed class NodeJobserver : IDisposable
     {
         foreach (var held in _outstanding.Values)
         {
-            Release(held);
+            held.Dispose();
         }
 
         _outstanding.Clear();
@@ -221,16 +182,4 @@ internal sealed class NodeJobserver : IDisposable
 
         return _local is null ? new[] { _pool! } : new[] { _pool!, _local };
     }
-
-    private HeldToken NewHeld(int source, JobToken token, long requestedMs, string project, string tool, TokenLease lease) => new()
-    {
-        Id = Handle.Nonce + "-" + Guid.NewGuid().ToString("N"),
-        Source = source,
-        Token = token,
-        RequestedMs = requestedMs,
-        AcquiredMs = TokenEvents.NowMs,
-        Project = project,
-        Tool = tool,
-        Lease = lease,
-    };
 }

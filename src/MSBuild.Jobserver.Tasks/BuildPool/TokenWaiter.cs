@@ -5,6 +5,7 @@ using System.Threading;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
@@ -26,7 +27,7 @@ internal static class TokenWaiter
     public static HeldToken? Acquire(IBuildEngine engine, TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
         string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        var requested = TokenEvents.NowMs;
+        var requested = LedgerJournal.NowMs;
         var deadline = timeout is { } t && t != Timeout.InfiniteTimeSpan ? Stopwatch.StartNew() : null;
         var held = node.TryAcquire(settings.ProjectName, tool);
         while (held is null)
@@ -55,7 +56,7 @@ internal static class TokenWaiter
             held = node.TryAcquire(settings.ProjectName, tool, requested);
         }
 
-        var waited = (held.AcquiredMs - held.RequestedMs) / 1000.0;
+        var waited = held.Started.WaitMs / 1000.0;
         if (waited >= settings.LongWaitSeconds)
         {
             JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.LongWait,

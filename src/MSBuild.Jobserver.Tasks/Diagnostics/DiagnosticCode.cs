@@ -41,6 +41,11 @@ internal static class DiagnosticCode
     public const string TraceFileFailed = "JOBS0029";
     public const string TokensRecovered = "JOBS0034";
 
+    // Where the pool lives and how tokens come back (the ledger).
+    public const string PoolPathNotAdvertisable = "JOBS0040";
+    public const string UserDirectoryNotPrivate = "JOBS0041";
+    public const string TokenReturnFailed = "JOBS0042";
+
     // The timing report.
     public const string ReportFileFailed = "JOBS0070";
 

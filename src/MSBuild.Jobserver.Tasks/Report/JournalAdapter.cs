@@ -1,7 +1,7 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 
@@ -11,11 +11,11 @@ namespace MSBuild.Jobserver.Tasks.Report;
 /// </summary>
 internal static class JournalAdapter
 {
-    /// <summary>The report's input for the build whose pool is <paramref name="handle"/> and whose journal holds <paramref name="holds"/>.</summary>
-    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, IReadOnlyList<TokenHold> holds, int peak, int lost, int recovered)
+    /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
+    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost)
     {
-        var facts = new PoolFacts(FormOf(handle), handle.Slots, peak, lost, recovered);
-        var reportHolds = holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
+        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered);
+        var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
         return new TimingInput(title, summaryText, facts, reportHolds);
     }
 

@@ -34,7 +34,7 @@ public sealed class AdvertiseJobserver : Task
         if (node is not null)
         {
             // These tools take tokens without a lease, so a refill could not tell their tokens from lost ones.
-            TokenLease.DisableRefill(node.Handle.Directory);
+            node.Ledger.DisableRefill();
             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
                 "Every tool this project starts now sees the build's jobserver ({0}).", node.Handle.PoolPath);
         }

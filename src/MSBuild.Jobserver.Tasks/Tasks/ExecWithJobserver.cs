@@ -2,12 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Runtime.ExceptionServices;
 using System.Threading;
 using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.ToolOutput;
 
 namespace MSBuild.Jobserver.Tasks;
@@ -26,10 +26,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     private readonly CancellationTokenSource _cancel = new();
     private IDictionary<string, string?> _environment = new Dictionary<string, string?>();
     private bool _openDescriptorsInShell;
-    private NodeJobserver? _node;
-    private HeldToken? _held;
-    private RefillResult _refill;
-    private ExceptionDispatchInfo? _releaseFailure;
+    private HeldToken? _hold;
     private bool _yieldedWhileToolRuns;
 
     /// <summary>
@@ -55,9 +52,8 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             return base.Execute();
         }
 
-        _node = node;
-        _held = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
-        if (_held is null)
+        _hold = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
+        if (_hold is null)
         {
             return false;
         }
@@ -74,33 +70,42 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         }
         finally
         {
-            ReleaseToken();
-            _releaseFailure?.Throw();
-            JobserverTaskSupport.ReportRefill(this, node, _refill);
+            // Usually given back already, as the tool exited (ExecuteTool); reported here, with the node back.
+            _hold.Dispose();
+            JobserverTaskSupport.ReportRelease(this, node, _hold);
         }
     }
 
-    /// <summary>Yields the node while the tool runs, once it has started (its environment and directory are fixed by then).</summary>
+    /// <summary>
+    /// Once the tool has started (its environment and directory are fixed by then): stops sharing the lease with later
+    /// children, and yields the node while the tool runs.
+    /// </summary>
     protected override void ProcessStarted()
     {
         base.ProcessStarted();
-        if (_held is not null && BuildEngine is IBuildEngine3 engine3)
+        _hold?.ShareWithTool(false);
+        if (_hold is not null && BuildEngine is IBuildEngine3 engine3)
         {
             engine3.Yield();
             _yieldedWhileToolRuns = true;
         }
     }
 
-    /// <summary>Runs the tool; its token goes back as soon as it has exited, before the node is reacquired.</summary>
+    /// <summary>
+    /// Runs the tool, which shares its token's lease (so the token counts as held while any process of the tool lives,
+    /// even if this node dies); the token goes back as soon as the tool has exited, before the node is reacquired.
+    /// </summary>
     protected override int ExecuteTool(string pathToTool, string responseFileCommands, string commandLineCommands)
     {
+        _hold?.ShareWithTool(true);
         try
         {
             return base.ExecuteTool(pathToTool, responseFileCommands, commandLineCommands);
         }
         finally
         {
-            ReleaseToken();
+            _hold?.ShareWithTool(false);
+            _hold?.Dispose();
             if (_yieldedWhileToolRuns)
             {
                 _yieldedWhileToolRuns = false;
@@ -174,27 +179,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         finally
         {
             IgnoreStandardErrorWarningFormat = ignore;
-        }
-    }
-
-    // Once only: after the tool ran, or when the task ends without running it. The node may be yielded then, so a
-    // failure is kept for Execute to throw, and the refill is reported from there, with the node back.
-    private void ReleaseToken()
-    {
-        var held = _held;
-        _held = null;
-        if (held is null || _node is null)
-        {
-            return;
-        }
-
-        try
-        {
-            _refill = _node.Release(held);
-        }
-        catch (Exception ex)
-        {
-            _releaseFailure = ExceptionDispatchInfo.Capture(ex);
         }
     }
 

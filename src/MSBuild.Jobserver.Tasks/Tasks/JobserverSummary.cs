@@ -7,6 +7,7 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Report;
 
 namespace MSBuild.Jobserver.Tasks;
@@ -74,9 +75,8 @@ public sealed class JobserverSummary : Task
     {
         var lines = new List<SummaryLine>();
         var handle = owner.Handle;
-        var holds = TokenEvents.ReadAll(handle.Directory);
-        var waited = holds.Sum(h => h.WaitMs) / 1000.0;
-        var peak = TokenEvents.PeakConcurrent(holds);
+        var journal = LedgerJournal.Read(handle.Directory);
+        var holds = journal.Holds;
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
         var missing = owner.Pool is { } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
 
@@ -93,10 +93,9 @@ public sealed class JobserverSummary : Task
         }
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
-        var recovered = TokenLease.RecoveredSoFar(handle.Directory);
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, peak, waited, missing, recovered));
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
         lines.Add(summary);
 
         if (TraceFile.Trim().Length > 0)
@@ -107,7 +106,7 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, holds, peak, missing, recovered);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 

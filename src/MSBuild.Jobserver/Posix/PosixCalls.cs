@@ -117,6 +117,55 @@ internal static unsafe class PosixCalls
         return result;
     }
 
+    /// <summary>
+    /// Opens (creating it 0600 when <paramref name="create"/>) a lock file without following a symbolic link, close-on-exec;
+    /// null with <paramref name="errno"/> when it cannot.
+    /// </summary>
+    internal static SafeFd? TryOpenLockFile(string path, bool create, out Errno errno)
+    {
+        var flags = OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC | OpenFlags.O_NOFOLLOW | (create ? OpenFlags.O_CREAT : 0);
+        var fd = RetryInt(() => Syscall.open(path, flags, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR), out errno);
+        return fd < 0 ? null : new SafeFd(fd);
+    }
+
+    /// <summary>
+    /// flock(2) LOCK_EX|LOCK_NB: true when this open file description now holds the lock. The lock belongs to the
+    /// description, so the kernel drops it when the last process holding the description (inherited ones too) ends.
+    /// </summary>
+    internal static bool TryLockExclusive(int fd)
+    {
+        const int LockExclusive = 2, LockNonBlocking = 4;
+        while (true)
+        {
+            if (NativeLock.Flock(fd, LockExclusive | LockNonBlocking) == 0)
+            {
+                return true;
+            }
+
+            var errno = NativeConvert.ToErrno(Marshal.GetLastWin32Error());
+            if (errno == Errno.EWOULDBLOCK || errno == Errno.EAGAIN)
+            {
+                return false;
+            }
+
+            if (errno != Errno.EINTR)
+            {
+                throw Failure("lock a jobserver file (flock)", errno);
+            }
+        }
+    }
+
+    /// <summary>Sets or clears FD_CLOEXEC: a cleared descriptor is inherited by the processes started meanwhile.</summary>
+    internal static void SetCloseOnExec(int fd, bool closeOnExec)
+    {
+        var r = RetryInt(() => Syscall.fcntl(fd, FcntlCommand.F_SETFD, closeOnExec ? SetFdCloseOnExec : 0), out var errno);
+        Check(r, errno, "fcntl(F_SETFD)");
+    }
+
+    /// <summary>rename(2): atomic within one file system; false with <paramref name="errno"/> when it fails.</summary>
+    internal static bool TryRename(string from, string to, out Errno errno) =>
+        RetryInt(() => Syscall.rename(from, to), out errno) == 0;
+
     internal static Errno MakeDirectory(string path, uint mode)
     {
         RetryInt(() => Syscall.mkdir(path, (FilePermissions)mode), out var errno);

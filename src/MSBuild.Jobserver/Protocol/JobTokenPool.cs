@@ -1,7 +1,6 @@
 using System;
-using System.Runtime.InteropServices;
-using MSBuild.Jobserver.Posix;
-using MSBuild.Jobserver.Windows;
+using System.Collections.Generic;
+using MSBuild.Jobserver.Pools;
 
 namespace MSBuild.Jobserver.Protocol;
 
@@ -18,11 +17,13 @@ public abstract class JobTokenPool : IDisposable
     private readonly object _gate = new();
     private PoolCloseReport? _closed;
 
-    private protected JobTokenPool(JobserverAuth auth, int size, string? directory, PipeIdentity? identity)
+    private readonly PoolDirectory _home;
+
+    private protected JobTokenPool(JobserverAuth auth, int size, PoolDirectory home, PipeIdentity? identity)
     {
         Auth = auth;
         Size = size;
-        Directory = directory;
+        _home = home;
         Identity = identity;
     }
 
@@ -32,15 +33,19 @@ public abstract class JobTokenPool : IDisposable
     /// <summary>How many tokens the pool was created with.</summary>
     public int Size { get; }
 
-    /// <summary>The private per-pool directory that holds the FIFO (POSIX); null on Windows.</summary>
-    public string? Directory { get; }
+    /// <summary>The build's private directory: the FIFO (POSIX), the ledger and the journal live there.</summary>
+    public string Directory => _home.Path;
+
+    /// <summary>Why the directory is not in the usual place (empty when it is).</summary>
+    internal IReadOnlyList<PoolLocationNote> LocationNotes => _home.Notes;
 
     /// <summary>The FIFO's (st_dev, st_ino) (POSIX), for <see cref="JobserverClient.ConnectToValidated"/>; null on Windows.</summary>
     public PipeIdentity? Identity { get; }
 
     /// <summary>
-    /// Creates a pool holding <paramref name="tokens"/> tokens. On POSIX the FIFO lives in a private directory under
-    /// <c>$XDG_RUNTIME_DIR</c> (when it is set and private) or the temporary directory.
+    /// Creates a pool holding <paramref name="tokens"/> tokens in a private directory of its own (see PoolDirectory): on
+    /// POSIX under <c>$XDG_RUNTIME_DIR</c> (when it is set and private) or the first temporary directory whose path can
+    /// be named in MAKEFLAGS; on Windows under the user's temporary folder.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="tokens"/> is not between 1 and <see cref="MaxTokens"/>.</exception>
     /// <exception cref="JobserverException">The pool cannot be created here; the message says why.</exception>
@@ -71,14 +76,20 @@ public abstract class JobTokenPool : IDisposable
     }
 
     /// <summary>
-    /// Takes every token left, compares the count with <see cref="Size"/>, closes the pool and removes its FIFO and
-    /// directory. Later calls return the same report.
+    /// Takes every token left, compares the count with <see cref="Size"/>, closes the pool and removes its directory
+    /// (the FIFO, the ledger, the journal). Later calls return the same report.
     /// </summary>
     public PoolCloseReport Close()
     {
         lock (_gate)
         {
-            return _closed ??= new PoolCloseReport(Size, CloseCore());
+            if (_closed is null)
+            {
+                _closed = new PoolCloseReport(Size, CloseCore());
+                _home.Dispose();
+            }
+
+            return _closed;
         }
     }
 
@@ -92,7 +103,7 @@ public abstract class JobTokenPool : IDisposable
     /// <summary>Counts the tokens in the pool and puts them back.</summary>
     private protected abstract int CountAvailableCore();
 
-    /// <summary>Drains and counts the tokens, then releases everything the pool owns; called once.</summary>
+    /// <summary>Drains and counts the tokens, then closes the pool (the directory is removed after); called once.</summary>
     private protected abstract int CloseCore();
 
     private static JobTokenPool CreateCore(int tokens, string? parentDirectory)
@@ -102,12 +113,16 @@ public abstract class JobTokenPool : IDisposable
             throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + MaxTokens + " tokens.");
         }
 
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+        var platform = PoolPlatform.Current;
+        var home = PoolDirectory.Create(parentDirectory);
+        try
         {
-            return new WindowsJobTokenPool(tokens);
+            return platform.CreatePool(tokens, home);
         }
-
-        PosixCalls.EnsureAvailable();
-        return PosixJobTokenPool.CreatePool(tokens, parentDirectory);
+        catch
+        {
+            home.Dispose();
+            throw;
+        }
     }
 }

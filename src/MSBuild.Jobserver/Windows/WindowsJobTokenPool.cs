@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Threading;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Windows;
@@ -13,13 +14,13 @@ internal sealed class WindowsJobTokenPool : JobTokenPool
 {
     private readonly Semaphore _semaphore;
 
-    public WindowsJobTokenPool(int tokens)
-        : this(tokens, CreateSemaphore(tokens, out var name), name)
+    public WindowsJobTokenPool(int tokens, PoolDirectory home)
+        : this(tokens, home, CreateSemaphore(tokens, out var name), name)
     {
     }
 
-    private WindowsJobTokenPool(int tokens, Semaphore semaphore, string name)
-        : base(JobserverAuth.Semaphore(name), tokens, null, null) => _semaphore = semaphore;
+    private WindowsJobTokenPool(int tokens, PoolDirectory home, Semaphore semaphore, string name)
+        : base(JobserverAuth.Semaphore(name), tokens, home, null) => _semaphore = semaphore;
 
     private protected override int CountAvailableCore()
     {

@@ -1,0 +1,37 @@
+using System;
+
+namespace MSBuild.Jobserver.Pools;
+
+/// <summary>What trying to lock a file found.</summary>
+internal enum LockAttempt
+{
+    /// <summary>This process now holds the lock.</summary>
+    Acquired,
+
+    /// <summary>A live process (or a child that inherited the holder's lock) holds it.</summary>
+    Held,
+
+    /// <summary>The file is not there (and was not to be created).</summary>
+    Missing,
+}
+
+/// <summary>
+/// An exclusive lock on a file that the kernel releases when its holder dies: flock on an open descriptor on POSIX, a
+/// file opened with FileShare.None on Windows. Never a process id written into a file: ids are reused, and a process
+/// in another PID namespace looks dead to kill(pid, 0).
+/// </summary>
+internal abstract class FileLock : IDisposable
+{
+    /// <summary>Tries once to lock <paramref name="path"/> (creating it when <paramref name="create"/>); never waits.</summary>
+    public static LockAttempt TryAcquire(string path, bool create, out FileLock? held) =>
+        PoolPlatform.Current.TryLock(path, create, out held);
+
+    /// <summary>
+    /// While true, processes this one starts inherit the lock (POSIX): it then lasts until the last of them ends, so a
+    /// tool that outlives its MSBuild node keeps its lease. A no-op on Windows, where a lock ends with its holder.
+    /// </summary>
+    public abstract void ShareWithChildren(bool share);
+
+    /// <summary>Releases the lock.</summary>
+    public abstract void Dispose();
+}

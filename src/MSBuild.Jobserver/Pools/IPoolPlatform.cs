@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using MSBuild.Jobserver.Posix;
+using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Windows;
+
+namespace MSBuild.Jobserver.Pools;
+
+/// <summary>
+/// What a pool and its directory need from the operating system, chosen once per process (the shape of jobserver-rs:
+/// one API, a POSIX and a Windows implementation in their own files).
+/// </summary>
+internal interface IPoolPlatform
+{
+    /// <summary>The per-user directory's name: <c>msbuild-jobserver-&lt;uid&gt;</c> on POSIX.</summary>
+    string UserDirectoryName { get; }
+
+    /// <summary>Where pools may live, best first; <paramref name="requested"/> (when given) replaces the temporary directory.</summary>
+    IReadOnlyList<string> CandidateParents(string? requested);
+
+    /// <summary>Null when tools can be told <paramref name="path"/> (in MAKEFLAGS); otherwise why not.</summary>
+    string? AdvertiseProblem(string path);
+
+    /// <summary>Creates a directory only this user can enter; false when it exists; throws <see cref="JobserverException"/> otherwise.</summary>
+    bool TryCreatePrivateDirectory(string path);
+
+    /// <summary>Null when <paramref name="path"/> is a real directory of this user that no one else can enter; otherwise why not.</summary>
+    string? PrivacyProblem(string path);
+
+    /// <summary>True for a real directory (not a link) of this user: the only kind a sweep may empty.</summary>
+    bool IsOwnDirectory(string path);
+
+    /// <summary>Renames a directory; false when the target exists or the source is gone.</summary>
+    bool TryRename(string from, string to);
+
+    /// <summary>Removes a file or an empty directory without following links; gone already counts as removed.</summary>
+    void Remove(string path, bool isDirectory);
+
+    /// <summary>Only for pool directories of earlier versions, named after their owner's process id.</summary>
+    bool IsProcessAlive(int pid);
+
+    /// <summary>See <see cref="FileLock.TryAcquire"/>.</summary>
+    LockAttempt TryLock(string path, bool create, out FileLock? held);
+
+    /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
+    JobTokenPool CreatePool(int tokens, PoolDirectory directory);
+}
+
+/// <summary>The platform of this process.</summary>
+internal static class PoolPlatform
+{
+    private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
+
+    /// <summary>Chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
+    public static IPoolPlatform Current => Chosen.Value;
+}

@@ -1,0 +1,297 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Pools;
+
+/// <summary>
+/// A build's private directory, and the one place that names, creates and removes what lives in it: the FIFO (POSIX),
+/// the owner's lock, the ledger's lock, leases, the journal. The owner holds <c>owner.lock</c> for the build's whole
+/// life; a sweep removes only directories whose lock no live process holds, whatever PID namespace either is in.
+/// </summary>
+/// <remarks>
+/// A directory appears under its final name already locked: it is made as <c>.new-…</c>, locked, then renamed, so a
+/// sweep never sees a live directory without its lock. Sweeps and creations in the same parent never fail one
+/// another: whatever vanishes under a sweep was being removed by someone else.
+/// </remarks>
+internal sealed class PoolDirectory : IDisposable
+{
+    private const string BuildPrefix = "build-";
+    private const string NewPrefix = ".new-";
+    private const string OwnerLockName = "owner.lock";
+    private const string LeasePrefix = "lease-";
+    private const string PendingLeasePrefix = ".pending-";
+    private const string JournalPrefix = "events-";
+    private const string RecoveredPrefix = "recovered-";
+    private const string JournalSuffix = ".tsv";
+    private static readonly TimeSpan AbandonedCreation = TimeSpan.FromMinutes(10);
+
+    private FileLock? _ownerLock;
+
+    private PoolDirectory(string path, FileLock? ownerLock, IReadOnlyList<PoolLocationNote> notes)
+    {
+        Path = path;
+        _ownerLock = ownerLock;
+        Notes = notes;
+    }
+
+    /// <summary>The directory.</summary>
+    public string Path { get; }
+
+    /// <summary>Why the directory is not where it would normally be (empty when it is).</summary>
+    public IReadOnlyList<PoolLocationNote> Notes { get; }
+
+    /// <summary>The pool's FIFO (POSIX).</summary>
+    public string FifoPath => Combine("fifo");
+
+    /// <summary>The lock that serializes refills.</summary>
+    public string LedgerLockPath => Combine("ledger.lock");
+
+    /// <summary>Present when something takes tokens without a lease, so refilling is off.</summary>
+    public string NoRefillPath => Combine("no-refill");
+
+    /// <summary>
+    /// Creates a build's directory: in a private per-user directory under the first candidate parent whose path tools
+    /// can be told, or in a private directory of its own when the per-user one is not private. Removes stale ones first.
+    /// </summary>
+    /// <exception cref="JobserverException">No candidate location works; the message says why.</exception>
+    public static PoolDirectory Create(string? parent)
+    {
+        var platform = PoolPlatform.Current;
+        var notes = new List<PoolLocationNote>();
+        JobserverException? failure = null;
+        foreach (var candidate in platform.CandidateParents(parent))
+        {
+            if (platform.AdvertiseProblem(candidate) is { } unadvertisable)
+            {
+                notes.Add(new PoolLocationNote(PoolLocationProblem.PathNotAdvertisable, candidate, unadvertisable));
+                continue;
+            }
+
+            try
+            {
+                return CreateIn(platform, candidate, notes);
+            }
+            catch (JobserverException ex)
+            {
+                failure ??= ex;
+            }
+        }
+
+        throw failure ?? new JobserverException(JobserverRejection.FifoOpenFailed,
+            "No directory for the jobserver can be named in MAKEFLAGS (" + string.Join("; ", notes.Select(n => n.Parent + ": " + n.Detail)) +
+            "). Point TMPDIR at a directory whose path has no spaces, quotes or non-ASCII characters.");
+    }
+
+    /// <summary>A node's view of a directory the owner created: names only, owns nothing.</summary>
+    public static PoolDirectory Open(string path) => new(path, null, Array.Empty<PoolLocationNote>());
+
+    /// <summary>A lease file's final name.</summary>
+    public string LeasePath(string id) => Combine(LeasePrefix + id);
+
+    /// <summary>Where a lease is made and locked before it is renamed to <see cref="LeasePath"/>.</summary>
+    public string PendingLeasePath(string id) => Combine(PendingLeasePrefix + id);
+
+    /// <summary>The leases present now (none once the directory is gone).</summary>
+    public IReadOnlyList<string> Leases() => Files(LeasePrefix + "*");
+
+    /// <summary>A process's journal of token holds.</summary>
+    public string JournalPath(int processId) => Combine(JournalPrefix + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
+
+    /// <summary>Every process's journal.</summary>
+    public IReadOnlyList<string> Journals() => Files(JournalPrefix + "*" + JournalSuffix);
+
+    /// <summary>A process's record of refills.</summary>
+    public string RecoveredPath(int processId) => Combine(RecoveredPrefix + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
+
+    /// <summary>Every process's record of refills.</summary>
+    public IReadOnlyList<string> RecoveredRecords() => Files(RecoveredPrefix + "*" + JournalSuffix);
+
+    /// <summary>
+    /// Removes everything in the directory and the directory itself, retrying briefly for a node that writes its last
+    /// record meanwhile (a Ctrl+C stop); the owner's lock goes last. A view (<see cref="Open"/>) removes nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        var ownerLock = Interlocked.Exchange(ref _ownerLock, null);
+        if (ownerLock is null)
+        {
+            return;
+        }
+
+        var platform = PoolPlatform.Current;
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            if (attempt > 0)
+            {
+                Thread.Sleep(50);
+            }
+
+            RemoveContents(platform, Path, keep: OwnerLockName);
+            if (EntriesOf(Path).All(e => System.IO.Path.GetFileName(e) == OwnerLockName))
+            {
+                break;
+            }
+        }
+
+        RemoveLockedDirectory(platform, Path, ownerLock);
+    }
+
+    /// <summary>
+    /// Removes the build directories under <paramref name="home"/> (names starting with <paramref name="prefix"/>) whose
+    /// owner is gone. Never throws for what another sweep or build does meanwhile.
+    /// </summary>
+    internal static void Sweep(IPoolPlatform platform, string home, string prefix)
+    {
+        foreach (var entry in EntriesOf(home))
+        {
+            var name = System.IO.Path.GetFileName(entry);
+            try
+            {
+                if (name.StartsWith(prefix + BuildPrefix, StringComparison.Ordinal)
+                    || (name.StartsWith(NewPrefix + prefix, StringComparison.Ordinal) && IsOlderThan(entry, AbandonedCreation)))
+                {
+                    RemoveIfUnlocked(platform, entry);
+                }
+                else if (prefix.Length == 0 && LegacyOwner(name) is { } pid && !platform.IsProcessAlive(pid) && platform.IsOwnDirectory(entry))
+                {
+                    // A directory of an earlier version (named <pid>-<hex>, no lock): its owner's id is all there is.
+                    RemoveContents(platform, entry, keep: null);
+                    platform.Remove(entry, isDirectory: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Removed or changed by another sweep or its owner meanwhile: not ours to worry about.
+            }
+        }
+    }
+
+    private static PoolDirectory CreateIn(IPoolPlatform platform, string parent, List<PoolLocationNote> notes)
+    {
+        var userDirectory = System.IO.Path.Combine(parent, platform.UserDirectoryName);
+        if (!platform.TryCreatePrivateDirectory(userDirectory) && platform.PrivacyProblem(userDirectory) is { } problem)
+        {
+            // Someone else made it first (another user in a shared /tmp, or a link): a directory of our own beside it.
+            notes.Add(new PoolLocationNote(PoolLocationProblem.UserDirectoryNotPrivate, userDirectory, problem));
+            var prefix = platform.UserDirectoryName + "-";
+            Sweep(platform, parent, prefix);
+            return CreateBuildDirectory(platform, parent, prefix, notes);
+        }
+
+        Sweep(platform, userDirectory, "");
+        return CreateBuildDirectory(platform, userDirectory, "", notes);
+    }
+
+    private static PoolDirectory CreateBuildDirectory(IPoolPlatform platform, string home, string prefix, List<PoolLocationNote> notes)
+    {
+        using var random = RandomNumberGenerator.Create();
+        var bytes = new byte[8];
+        for (var attempt = 0; ; attempt++)
+        {
+            random.GetBytes(bytes);
+            var suffix = BitConverter.ToString(bytes).Replace("-", string.Empty).ToLowerInvariant();
+            var building = System.IO.Path.Combine(home, NewPrefix + prefix + suffix);
+            var final = System.IO.Path.Combine(home, prefix + BuildPrefix + suffix);
+            if (!platform.TryCreatePrivateDirectory(building))
+            {
+                if (attempt == 10)
+                {
+                    throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot create a uniquely named jobserver directory in " + home + ".");
+                }
+
+                continue;
+            }
+
+            if (FileLock.TryAcquire(System.IO.Path.Combine(building, OwnerLockName), create: true, out var ownerLock) != LockAttempt.Acquired
+                || !platform.TryRename(building, final))
+            {
+                ownerLock?.Dispose();
+                RemoveContents(platform, building, keep: null);
+                platform.Remove(building, isDirectory: true);
+                throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot set up the jobserver directory " + final + ".");
+            }
+
+            return new PoolDirectory(final, ownerLock, notes);
+        }
+    }
+
+    private static void RemoveIfUnlocked(IPoolPlatform platform, string directory)
+    {
+        if (!platform.IsOwnDirectory(directory))
+        {
+            return;
+        }
+
+        var attempt = FileLock.TryAcquire(System.IO.Path.Combine(directory, OwnerLockName), create: false, out var ownerLock);
+        if (attempt == LockAttempt.Held)
+        {
+            return;
+        }
+
+        // Acquired: its owner is gone. Missing: its owner (or another sweep) is removing it right now; helping is harmless.
+        RemoveContents(platform, directory, keep: OwnerLockName);
+        RemoveLockedDirectory(platform, directory, ownerLock);
+    }
+
+    // The lock file goes before the lock is let go (Windows deletes a file only once its last handle closes), the
+    // directory after: a sweep that comes between finds no lock and only helps to remove what is left.
+    private static void RemoveLockedDirectory(IPoolPlatform platform, string directory, FileLock? ownerLock)
+    {
+        platform.Remove(System.IO.Path.Combine(directory, OwnerLockName), isDirectory: false);
+        ownerLock?.Dispose();
+        platform.Remove(directory, isDirectory: true);
+    }
+
+    // Entries are unlinked, never followed: a link planted in a directory removes only the link.
+    private static void RemoveContents(IPoolPlatform platform, string directory, string? keep)
+    {
+        foreach (var entry in EntriesOf(directory))
+        {
+            if (System.IO.Path.GetFileName(entry) != keep)
+            {
+                platform.Remove(entry, isDirectory: false);
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> EntriesOf(string directory)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(directory).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<string>();
+        }
+    }
+
+    private static bool IsOlderThan(string path, TimeSpan age) =>
+        DateTime.UtcNow - Directory.GetLastWriteTimeUtc(path) > age;
+
+    private static int? LegacyOwner(string name)
+    {
+        var dash = name.IndexOf('-');
+        return dash > 0 && int.TryParse(name.Substring(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    private IReadOnlyList<string> Files(string pattern)
+    {
+        try
+        {
+            return Directory.EnumerateFiles(Path, pattern).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<string>();
+        }
+    }
+
+    private string Combine(string name) => System.IO.Path.Combine(Path, name);
+}

@@ -1,0 +1,14 @@
+namespace MSBuild.Jobserver.Pools;
+
+/// <summary>Why a pool is not in the usual place.</summary>
+internal enum PoolLocationProblem
+{
+    /// <summary>The parent's path cannot be named in <c>--jobserver-auth=fifo:PATH</c>; a later candidate was used.</summary>
+    PathNotAdvertisable,
+
+    /// <summary>The per-user directory is not private (made first by someone else); a private one of this build's own was used.</summary>
+    UserDirectoryNotPrivate,
+}
+
+/// <summary>One reason the pool's directory is not in the usual place, for the tasks to report with a code.</summary>
+internal sealed record PoolLocationNote(PoolLocationProblem Problem, string Parent, string Detail);

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Mono.Unix.Native;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Posix;
+
+/// <summary>Pools in FIFOs under private 0700 directories; locks with flock.</summary>
+internal sealed class PosixPoolPlatform : IPoolPlatform
+{
+    private const uint PrivateDirectoryMode = 0x1C0; // 0700
+    private const uint GroupOrOtherAccess = 0x3F; // 0077
+
+    private readonly uint _uid;
+
+    public PosixPoolPlatform()
+    {
+        PosixCalls.EnsureAvailable();
+        _uid = PosixCalls.GetUid();
+    }
+
+    public string UserDirectoryName => "msbuild-jobserver-" + _uid.ToString(CultureInfo.InvariantCulture);
+
+    public IReadOnlyList<string> CandidateParents(string? requested)
+    {
+        var candidates = new List<string>();
+
+        // XDG_RUNTIME_DIR is per-user tmpfs cleaned at logout; use it only when it really is ours and private.
+        var runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (requested is null && !string.IsNullOrEmpty(runtime) && PrivacyProblem(runtime!) is null)
+        {
+            candidates.Add(runtime!);
+        }
+
+        candidates.Add(requested ?? Path.GetTempPath());
+
+        // Where the temporary directory cannot be named in MAKEFLAGS, the system's own, in the order mkstemp users know.
+        candidates.AddRange(new[] { "/tmp", "/var/tmp", "/dev/shm" });
+        return candidates.Select(c => c.TrimEnd('/')).Where(c => c.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    public string? AdvertiseProblem(string path)
+    {
+        // MAKEFLAGS is split at whitespace by every client, and quotes or backslashes are read differently by make,
+        // the shells and the Rust crate; non-ASCII bytes depend on the locale. A FIFO path must avoid them all.
+        var bad = path.FirstOrDefault(c => c <= ' ' || c >= 0x7F || c is '"' or '\'' or '\\' or '`' or '$');
+        return bad == default(char) ? null
+            : "its path '" + path + "' holds " + (char.IsWhiteSpace(bad) ? "whitespace" : "'" + bad + "'") + ", which a --jobserver-auth=fifo:PATH word cannot carry";
+    }
+
+    public bool TryCreatePrivateDirectory(string path)
+    {
+        var errno = PosixCalls.MakeDirectory(path, PrivateDirectoryMode);
+        if (errno == Errno.EEXIST)
+        {
+            return false;
+        }
+
+        if (errno != 0)
+        {
+            throw new JobserverException(JobserverRejection.FifoOpenFailed,
+                "Cannot create the jobserver directory " + path + ": " + PosixCalls.Describe(errno) + ". Point TMPDIR (or XDG_RUNTIME_DIR) at a writable local directory.");
+        }
+
+        // mkdir's mode is narrowed by the umask; the exact one matters.
+        PosixCalls.ChangeMode(path, PrivateDirectoryMode);
+        return true;
+    }
+
+    public string? PrivacyProblem(string path)
+    {
+        if (!PosixCalls.TryLstat(path, out var status, out var errno))
+        {
+            return "cannot be examined (" + PosixCalls.Describe(errno) + ")";
+        }
+
+        return status.Type != PosixCalls.TypeDirectory ? "is not a directory (a symbolic link or a file)"
+            : status.Uid != _uid ? "belongs to user id " + status.Uid + ", not to this user (" + _uid + ")"
+            : (status.Permissions & GroupOrOtherAccess) != 0 ? "has mode " + System.Convert.ToString(status.Permissions, 8) + ", not 700"
+            : null;
+    }
+
+    public bool IsOwnDirectory(string path) =>
+        PosixCalls.TryLstat(path, out var status, out _) && status.Type == PosixCalls.TypeDirectory && status.Uid == _uid;
+
+    public bool TryRename(string from, string to) => PosixCalls.TryRename(from, to, out _);
+
+    public void Remove(string path, bool isDirectory)
+    {
+        if (isDirectory)
+        {
+            PosixCalls.RemoveDirectory(path);
+        }
+        else
+        {
+            PosixCalls.Unlink(path);
+        }
+    }
+
+    public bool IsProcessAlive(int pid) => PosixCalls.IsProcessAlive(pid);
+
+    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    {
+        held = null;
+        var fd = PosixCalls.TryOpenLockFile(path, create, out var errno);
+        if (fd is null)
+        {
+            return errno is Errno.ENOENT or Errno.ENOTDIR ? LockAttempt.Missing : throw PosixCalls.Failure("open the lock file " + path, errno);
+        }
+
+        if (!fd.Use(PosixCalls.TryLockExclusive))
+        {
+            fd.Dispose();
+            return LockAttempt.Held;
+        }
+
+        held = new PosixFileLock(fd);
+        return LockAttempt.Acquired;
+    }
+
+    public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => PosixJobTokenPool.CreatePool(tokens, directory);
+}

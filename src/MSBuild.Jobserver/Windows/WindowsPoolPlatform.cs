@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Windows;
+
+/// <summary>
+/// Pools in named semaphores; their directories (ledger, journal, locks) under the user's own temporary folder, which
+/// Windows keeps private to the user. Locks are files opened sharing nothing but deletion, which the kernel closes with the process.
+/// </summary>
+#if NET
+[System.Runtime.Versioning.SupportedOSPlatform("windows")]
+#endif
+internal sealed class WindowsPoolPlatform : IPoolPlatform
+{
+    public string UserDirectoryName => "msbuild-jobserver";
+
+    public IReadOnlyList<string> CandidateParents(string? requested) =>
+        new[] { (requested ?? Path.GetTempPath()).TrimEnd('\\', '/') };
+
+    // Tools are told the semaphore's name, never a path.
+    public string? AdvertiseProblem(string path) => null;
+
+    public bool TryCreatePrivateDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                return false;
+            }
+
+            Directory.CreateDirectory(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new JobserverException(JobserverRejection.SemaphoreOpenFailed,
+                "Cannot create the jobserver directory " + path + ": " + ex.Message + " Point TEMP at a writable local folder.", ex);
+        }
+    }
+
+    public string? PrivacyProblem(string path) =>
+        IsOwnDirectory(path) ? null : "is not a folder (a link or a file)";
+
+    public bool IsOwnDirectory(string path)
+    {
+        try
+        {
+            var attributes = File.GetAttributes(path);
+            return (attributes & FileAttributes.Directory) != 0 && (attributes & FileAttributes.ReparsePoint) == 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public bool TryRename(string from, string to)
+    {
+        try
+        {
+            Directory.Move(from, to);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public void Remove(string path, bool isDirectory)
+    {
+        try
+        {
+            if (isDirectory)
+            {
+                Directory.Delete(path);
+            }
+            else
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // In use (a live lock, a journal being written) or gone: a later sweep or the owner removes it.
+        }
+    }
+
+    public bool IsProcessAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    {
+        held = null;
+        try
+        {
+            var stream = new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Delete);
+            held = new WindowsFileLock(stream);
+            return LockAttempt.Acquired;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return LockAttempt.Missing;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A sharing violation: another process (or another handle of ours) has it open. FileShare.Delete lets its
+            // holder (and a sweep) delete it while it is held; no one else can open it.
+            return LockAttempt.Held;
+        }
+    }
+
+    public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
+}
