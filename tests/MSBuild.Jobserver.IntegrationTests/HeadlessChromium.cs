@@ -83,14 +83,22 @@ internal sealed partial class HeadlessChromium : IDisposable
         Send("Page.navigate", new JsonObject { ["url"] = new Uri(Path.GetFullPath(file)).AbsoluteUri });
         Assert.IsTrue(_loaded.Task.Wait(TimeSpan.FromSeconds(30)), "the page did not finish loading in 30 s");
 
+        // Both timing entries can land a little after the load event (headless paints late): poll for them. Their
+        // values are times since the navigation started, so waiting here does not change what they measure.
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        double loadEnd;
-        while ((loadEnd = Evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd").GetValue<double>()) <= 0 && DateTime.UtcNow < deadline)
+        double loadEnd = 0, paint = -1;
+        while (DateTime.UtcNow < deadline)
         {
+            loadEnd = Evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd").GetValue<double>();
+            paint = Evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime").GetValue<double>();
+            if (loadEnd > 0 && paint >= 0)
+            {
+                break;
+            }
+
             Thread.Sleep(20);
         }
 
-        var paint = Evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime").GetValue<double>();
         return new PageLoad(loadEnd, paint, _errors.ToList(), _requests.ToList());
     }
 
