@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Shows the package's main job on samples/RustMix: packs the package from this repository, builds the sample
-# (four .NET projects, each running `cargo build` through a plain <Exec>) with `dotnet build -m`, and runs the app.
+# Shows the package's main job on samples/RustMix: packs the package from this repository, builds the sample's
+# solution (four .NET projects, each running `cargo build` through a plain <Exec>) with `dotnet build -m`, prints
+# where the timing report is, and runs the app.
 #
-#   bash build/sample.sh                 # pack, clean build of the sample, run the app
+#   bash build/sample.sh                 # pack, clean build of the sample, report path, run the app
 #   bash build/sample.sh --trace         # also write artifacts/sample-trace.json (open it in https://ui.perfetto.dev)
+#   bash build/sample.sh --screenshot    # also save docs/report-sample.png from the report (needs chromium)
 #   bash build/sample.sh --no-clean      # keep the sample's previous outputs (cargo then has nothing to do)
 #   bash build/sample.sh -- -m:4 -p:JobserverSlots=3   # anything after -- goes to dotnet build
 #
@@ -13,14 +15,18 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sample="$root/samples/RustMix"
 trace=""
+screenshot=""
 clean=1
+# Written by the solution's build (samples/RustMix/Directory.Solution.targets sets JobserverReport).
+report="$sample/bin/jobserver-report.html"
 build_args=()
 
-usage() { sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --trace) trace="$root/artifacts/sample-trace.json" ;;
+    --screenshot) screenshot="$root/docs/report-sample.png" ;;
     --no-clean) clean=0 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; build_args+=("$@"); break ;;
@@ -56,6 +62,7 @@ if [ "$clean" -eq 1 ]; then
   echo "==> Cleaning the sample's outputs (bin, obj, the crates' target directories)"
   rm -rf "$sample"/*/bin "$sample"/*/obj "$sample"/crates/*/target
 fi
+rm -f "$report"
 
 properties=()
 if [ -n "$trace" ]; then
@@ -64,10 +71,10 @@ if [ -n "$trace" ]; then
 fi
 
 # -tlp:v=d: the terminal logger shows no project's messages at its default verbosity, and the summary (JOBS0030) is one.
-echo "==> cd samples/RustMix && dotnet build -m -nr:false -tlp:v=d ${properties[*]} ${build_args[*]}"
+echo "==> cd samples/RustMix && dotnet build RustMix.slnx -m -nr:false -tlp:v=d ${properties[*]} ${build_args[*]}"
 cd "$sample"
 t2=$(seconds)
-dotnet build -m -nr:false -tlp:v=d "${properties[@]}" "${build_args[@]}"
+dotnet build RustMix.slnx -m -nr:false -tlp:v=d "${properties[@]}" "${build_args[@]}"
 t3=$(seconds)
 
 echo "==> Running the app: dotnet App/bin/Debug/net10.0/RustMix.dll"
@@ -78,6 +85,25 @@ echo
 echo "$app_output"
 echo
 echo "pack $(elapsed "$t0" "$t1") s, build $(elapsed "$t2" "$t3") s, run $(elapsed "$t3" "$t4") s."
+if [ -f "$report" ]; then
+  echo "Timing report: $report (open it in a web browser; it needs no network)."
+else
+  echo "sample.sh: no timing report was written to $report; see the build output above." >&2
+  exit 1
+fi
+if [ -n "$screenshot" ]; then
+  browser=$(command -v chromium || command -v chromium-browser || true)
+  if [ -z "$browser" ]; then
+    echo "sample.sh: --screenshot needs chromium (bash build/ci/report.sh installs it)." >&2
+    exit 1
+  fi
+  profile=$(mktemp -d)
+  "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$profile" --hide-scrollbars --window-size=1280,960 \
+    --screenshot="$screenshot" "file://$report" >/dev/null 2>&1
+  rm -rf "$profile"
+  echo "Screenshot: $screenshot"
+fi
 if [ -n "$trace" ]; then
   if [ -f "$trace" ]; then
     echo "Trace: $trace (open it in https://ui.perfetto.dev or chrome://tracing)."

@@ -66,8 +66,11 @@ internal static class Rendezvous
     /// Has the entry process, which owns the pool, compute the end-of-build summary for
     /// <paramref name="projectFullPath"/>; returns its lines for the caller to log.
     /// </summary>
-    public static ITaskItem[] Summarize(IBuildEngine engine, string projectFullPath, string traceFile) =>
-        Build(engine, SummarizeTargetName, new Hashtable { ["JobserverSummaryProject"] = projectFullPath, ["JobserverTraceFile"] = traceFile });
+    public static ITaskItem[] Summarize(IBuildEngine engine, string projectFullPath, string traceFile, string reportFile) =>
+        Build(engine, SummarizeTargetName, new Hashtable
+        {
+            ["JobserverSummaryProject"] = projectFullPath, ["JobserverTraceFile"] = traceFile, ["JobserverReport"] = reportFile,
+        });
 
     // Builds a target of the rendezvous project with exactly `properties` as its global properties: the caller's are
     // stripped, so that every caller (inner builds included) asking the same maps to one configuration, run once.

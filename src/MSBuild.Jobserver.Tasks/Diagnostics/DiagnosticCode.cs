@@ -51,6 +51,8 @@ internal static class DiagnosticCode
     public const string DescriptorsClosed = "JOBS0051";
     public const string ToolNotAClient = "JOBS0052";
     public const string ToolCannotReadFifo = "JOBS0053";
+    // The timing report.
+    public const string ReportFileFailed = "JOBS0070";
 
     // Informational messages.
     public const string Summary = "JOBS0030";

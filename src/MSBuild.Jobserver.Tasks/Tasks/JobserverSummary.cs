@@ -10,6 +10,7 @@ using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Node;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.Report;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -31,6 +32,9 @@ public sealed class JobserverSummary : Task
 
     /// <summary>JobserverTraceFile: where to write a Chrome trace-event file; empty writes none.</summary>
     public string TraceFile { get; set; } = "";
+
+    /// <summary>JobserverReport: where to write the HTML timing report; empty writes none.</summary>
+    public string ReportFile { get; set; } = "";
 
     /// <summary>
     /// Set by the rendezvous project: compute the summary in the entry process but return it in
@@ -93,13 +97,21 @@ public sealed class JobserverSummary : Task
         }
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
-        lines.Add(SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
+        var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered)));
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
+        lines.Add(summary);
 
         if (TraceFile.Trim().Length > 0)
         {
             lines.Add(WriteTrace(holds, handle.Slots));
+        }
+
+        if (ReportFile.Trim().Length > 0)
+        {
+            var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
+            lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
         return lines;
@@ -114,7 +126,7 @@ public sealed class JobserverSummary : Task
         {
             if (EntryProject.Same(ProjectFullPath, Rendezvous.EntryProject(BuildEngine)))
             {
-                foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile))
+                foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile, ReportFile))
                 {
                     SummaryLine.FromItem(item).Log(Log);
                 }

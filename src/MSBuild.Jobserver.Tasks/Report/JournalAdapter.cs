@@ -1,0 +1,30 @@
+using System;
+using System.Linq;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Ledger;
+
+namespace MSBuild.Jobserver.Tasks.Report;
+
+/// <summary>
+/// The one place that turns the build's token journal into the report's input. Point this at another record of
+/// holds and the report follows.
+/// </summary>
+internal static class JournalAdapter
+{
+    /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
+    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost)
+    {
+        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered);
+        var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
+        return new TimingInput(title, summaryText, facts, reportHolds);
+    }
+
+    // The entry process joined the first of CARGO_MAKEFLAGS, MAKEFLAGS, MFLAGS that exists (as the Rust crate reads
+    // them), and its own environment is still the one it was started with: CARGO_MAKEFLAGS there means cargo's pool.
+    private static PoolForm FormOf(BuildJobserverHandle handle) => handle.Mode switch
+    {
+        BuildJobserverMode.Inherited when Environment.GetEnvironmentVariable("CARGO_MAKEFLAGS") is not null => PoolForm.JoinedCargo,
+        BuildJobserverMode.Inherited => PoolForm.JoinedMake,
+        _ => PoolForm.Own,
+    };
+}

@@ -1,0 +1,35 @@
+using System.Collections.Generic;
+
+namespace MSBuild.Jobserver.Tasks.Report;
+
+/// <summary>Where the build's tokens came from.</summary>
+internal enum PoolForm
+{
+    /// <summary>The build created its own pool.</summary>
+    Own,
+
+    /// <summary>The build joined the jobserver of the make that started it.</summary>
+    JoinedMake,
+
+    /// <summary>The build joined the jobserver of the cargo that started it (a build script).</summary>
+    JoinedCargo,
+}
+
+/// <summary>One tool run's token: asked for, got, given back (milliseconds on one clock), by which project and tool.</summary>
+internal sealed record ReportHold(string Project, string Tool, long RequestedMs, long AcquiredMs, long ReleasedMs)
+{
+    /// <summary>How long the tool waited for its token.</summary>
+    public long WaitMs => AcquiredMs - RequestedMs;
+
+    /// <summary>How long the tool held its token.</summary>
+    public long HoldMs => ReleasedMs - AcquiredMs;
+}
+
+/// <summary>The pool's facts at the end of the build.</summary>
+internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, int Recovered);
+
+/// <summary>
+/// Everything the timing report shows, independent of how the build recorded it: the report reads only this, so
+/// the one adapter that fills it is all that changes when the record does.
+/// </summary>
+internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds);
