@@ -159,7 +159,7 @@ public sealed class ToolHandoverTests : EndToEndTest
 
     /// <summary>
     /// An empty CARGO_MAKEFLAGS (as a cargo build script leaves) beside a broken MAKEFLAGS: the broken one is still
-    /// validated (JOBS0002, once) and still removed from a plain command's MAKEFLAGS, its other flags kept.
+    /// validated (JOBS0002: descriptors that are not open, once) and still removed from a plain command's MAKEFLAGS, its other flags kept.
     /// </summary>
     [TestMethod]
     public void AnEmptyCargoMakeflagsHidesNoBrokenMakeflags()
@@ -174,28 +174,49 @@ public sealed class ToolHandoverTests : EndToEndTest
         var run = repo.Build(project, new BuildOptions
         {
             Nodes = 2,
-            Environment = new Dictionary<string, string?> { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = "k -j4 --jobserver-auth=3,4" },
+            Environment = new Dictionary<string, string?> { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = "k -j4 --jobserver-auth=950,951" },
         });
 
         Assert.AreEqual("JOBS0002", Fixtures.WarningCodes(run).Single(), ProcessRunner.Tail(run.Output));
         Assert.AreEqual("k -j4", File.ReadAllText(Path.Combine(repo.Root, "plain.txt")).Trim());
     }
 
-    /// <summary>A TMPDIR with a space (where the pool lives): every Exec of a listed tool works (no MSB4018), capped.</summary>
+    /// <summary>
+    /// A pool directory whose path holds a space (XDG_RUNTIME_DIR, where the pool lives; stock Exec itself cannot run
+    /// with such a TMPDIR on Unix: it sources its script unquoted): every Exec of a listed tool works (no MSB4018), the
+    /// compiles are capped on the build's pool through descriptors, and ninja, which could only read fifo:PATH, is
+    /// told once (JOBS0050) instead of crashing.
+    /// </summary>
     [TestMethod]
-    public void ATempDirectoryWithASpaceDoesNotCrashExec()
+    public void APoolPathWithASpaceDoesNotCrashExec()
     {
         var repo = NewFixture("t11-space");
-        var entry = Fixtures.CargoProjects(repo, projects: 2, crates: 3);
-        var spaced = Path.Combine(repo.Root, "tmp with space");
+        var path = Peers.OnPath(repo, ("ninja", Peers.Ninja1132)).Path;
+        WriteNinjaFile(repo, "ninjatree");
+        var ninja = repo.AddProject("Ninja", PackageUse.PackageReference, "", """
+              <Target Name="Native" AfterTargets="Build">
+                <Exec Command="ninja -C ../ninjatree" />
+              </Target>
+            """);
+        var all = repo.AddTraversal("all.proj", new[] { repo.AddCargoProject("p1", 3), repo.AddCargoProject("p2", 3), ninja });
+        var spaced = Path.Combine(repo.Root, "run time");
         Directory.CreateDirectory(spaced);
+        File.SetUnixFileMode(spaced, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var run = repo.Build(entry, new BuildOptions { Nodes = 2, Properties = new Dictionary<string, string> { ["JobserverSlots"] = "2" }, Environment = new Dictionary<string, string?> { ["TMPDIR"] = spaced } });
+        var run = repo.Build(all, new BuildOptions
+        {
+            Nodes = 2,
+            Properties = new Dictionary<string, string> { ["JobserverSlots"] = "2" },
+            Environment = new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = spaced, ["PATH"] = path },
+        });
 
         Assert.IsEmpty(run.LinesWith("MSB4018"), ProcessRunner.Tail(run.Output));
         Assert.HasCount(6, run.Compiles, run.Describe());
         Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, run.Describe());
-        Assert.IsTrue(run.Compiles.All(c => c.FifoPath?.Contains("msbuild-jobserver-", StringComparison.Ordinal) == true), "a compile did not reach the build's pool:\n" + run.Describe());
+        Assert.IsTrue(run.Compiles.All(c => c.FifoPath?.Contains("/msbuild-jobserver-", StringComparison.Ordinal) == true), "a compile did not reach the build's pool:\n" + run.Describe());
+        var codes = Fixtures.WarningCodes(run);
+        Assert.IsTrue(codes.All(c => c == "JOBS0050") && codes.Count <= 1, "at most one JOBS0050 (none if the pool was placed where its path can be advertised):\n" + ProcessRunner.Tail(run.Output));
+        TestContext.WriteLine($"pool: {run.Compiles[0].FifoPath}; warnings: {string.Join(", ", codes)}");
     }
 
     /// <summary>

@@ -28,6 +28,14 @@ internal sealed record JobserverToolSpec(string Name, MakeflagsForm Form);
 /// an environment variable: MSBuild gives each project request its own environment and restores it whenever the
 /// request resumes, so every later task of the same project, and only of that project, sees them.
 /// </summary>
+/// <remarks>
+/// MSBuild's multi-threaded mode (-mt) builds projects on threads of one process, where the process environment is
+/// shared; it runs every task that is not marked [MSBuildMultiThreadableTask] in a sidecar TaskHost with its
+/// project's environment and carries the task's environment changes back to that project only
+/// (dotnet/msbuild documentation/specs/multithreading). So this stays per project there too, as long as the
+/// package's tasks are not marked thread-safe: marking them would need this carried in the per-project
+/// TaskEnvironment instead (MultiThreadedModeTests guards it).
+/// </remarks>
 internal sealed class ProjectJobserverSettings
 {
     /// <summary>The variable that carries the settings within the project.</summary>

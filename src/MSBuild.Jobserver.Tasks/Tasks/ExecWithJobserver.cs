@@ -159,9 +159,13 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
                 startInfo.Arguments = ShellPrefix + line.Replace("\"", "\\\"") + "; " + arguments.Substring(ShellPrefix.Length);
             }
         }
-        else
+        else if (_settings.Enabled)
         {
             variables = EnvironmentForPlainCommand(Variable);
+        }
+        else
+        {
+            return startInfo;
         }
 
         foreach (var pair in variables)

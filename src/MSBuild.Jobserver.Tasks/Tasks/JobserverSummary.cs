@@ -43,7 +43,9 @@ public sealed class JobserverSummary : Task
     /// <inheritdoc/>
     public override bool Execute()
     {
-        if (ProcessInfo.IsWorkerNode)
+        // The rendezvous's own Summarize (ReturnReport) never forwards: under -mt every task runs in a TaskHost
+        // process, which looks like a worker node, and forwarding from there would ask for itself.
+        if (ProcessInfo.IsWorkerNode && !ReturnReport)
         {
             return ForwardToEntryProcess();
         }
