@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>A process that acts as an MSBuild node on a test's pool, through the tasks' own NodeJobserver and ledger.</summary>
 internal static class LedgerProbe
@@ -9,6 +10,7 @@ internal static class LedgerProbe
     public static int GiveBack(string directory, string identity, int size, int rounds, string barrier, int index, int count)
     {
         var node = Connect(directory, identity, size);
+        using var pool = JobserverClient.ConnectToValidated(node.Handle.PoolPath, node.Handle.PoolIdentity!.Value);
         int recovered = 0, removed = 0;
         for (var round = 0; round < rounds; round++)
         {
@@ -18,6 +20,17 @@ internal static class LedgerProbe
             recovered += held.Refill.Recovered;
             removed += held.Refill.Removed;
             Meet(barrier, "back-" + round, index, count);
+
+            // Then every node refills at the same instant, as nodes that give back one after another with no lease
+            // left between them do.
+            for (var i = 0; i < 5; i++)
+            {
+                var idle = node.Ledger.RefillIfIdle(pool, size);
+                recovered += idle.Recovered;
+                removed += idle.Removed;
+            }
+
+            Meet(barrier, "idle-" + round, index, count);
         }
 
         Console.WriteLine($"recovered={recovered} removed={removed}");
@@ -82,8 +95,15 @@ internal static class LedgerProbe
     {
         File.WriteAllText(Path.Combine(barrier, name + "." + index), "");
         var spin = new SpinWait();
+        var patience = Stopwatch.StartNew();
         while (Directory.GetFiles(barrier, name + ".*").Length < count)
         {
+            // A node that died (the refill threw in it) never comes: say so instead of waiting for ever.
+            if (patience.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException("Not every node reached " + name + " within 30 s: one of them failed.");
+            }
+
             spin.SpinOnce(-1);
         }
     }

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -28,8 +29,9 @@ public sealed class LedgerTests
     public void NodesGivingBackTheirLastTokensAtOnceConserveExactlyN()
     {
         // Every round, each of N nodes holds one of the N tokens; they meet at a barrier and give them all back at
-        // once, so several see no lease left and refill together. Nothing was lost: no refill may change the pool.
-        const int Size = 4, Rounds = 25;
+        // once, so several see no lease left and refill together; then all refill again at one instant, five times.
+        // Nothing was lost: no refill may change the pool, and none may fail (the previous lock file crashed here).
+        const int Size = 4, Rounds = 50;
         using var pool = JobTokenPool.Create(Size, _parent);
         var barrier = Directory.CreateDirectory(Path.Combine(_parent, "barrier")).FullName;
         var nodes = Enumerable.Range(0, Size).Select(i => Task.Run(() => TestSupport.Run("dotnet", new[]
@@ -39,9 +41,10 @@ public sealed class LedgerTests
         }, timeout: TimeSpan.FromMinutes(3)))).ToArray();
         Task.WaitAll(nodes);
 
-        foreach (var result in nodes.Select(n => n.Result))
+        var results = nodes.Select(n => n.Result).ToList();
+        results.ForEach(r => TestContext.WriteLine(r.ToString()));
+        foreach (var result in results.OrderBy(r => r.Stderr.Contains("TimeoutException", StringComparison.Ordinal)))
         {
-            TestContext.WriteLine(result.Stdout.Trim());
             Assert.AreEqual(0, result.ExitCode, result.ToString());
             Assert.AreEqual("recovered=0 removed=0", result.Stdout.Trim(), "a refill changed a pool that lost nothing (a false JOBS0034)");
         }
@@ -77,6 +80,7 @@ public sealed class LedgerTests
             Thread.Sleep(200);
         }
 
+        TestContext.WriteLine($"orphan (pid {toolPid}) checked {sawRunning} times while it ran: no refill, {Size - 1} token(s) in the pool");
         Assert.IsTrue(sawRunning >= 5, "the orphan was checked while it ran (" + sawRunning + " times)");
         var recovered = WaitFor(() => TakeAndGiveBack(view), r => r.Recovered == 1, TimeSpan.FromSeconds(20));
         Assert.AreEqual(new RefillResult(1, 0), recovered, "once the tool (pid " + toolPid + ") is gone, its token is minted again");
@@ -115,6 +119,7 @@ public sealed class LedgerTests
         }
 
         Assert.AreEqual(0, tool.ExitCode);
+        TestContext.WriteLine($"checked {checks} times while the tool ran: no refill, {Size} bytes in the pool");
         Assert.IsTrue(checks >= 5, "checked while the tool ran (" + checks + " times)");
         parent.Dispose();
         Assert.AreEqual(default, parent.Refill, "the last give-back finds nothing lost (no false JOBS0034)");

@@ -1,8 +1,9 @@
 using System;
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.EntryProcess;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;

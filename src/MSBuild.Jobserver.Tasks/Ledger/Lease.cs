@@ -33,8 +33,18 @@ internal sealed class Lease : IDisposable
     {
         var id = Guid.NewGuid().ToString("N");
         var pending = directory.PendingLeasePath(id);
-        if (FileLock.TryAcquire(pending, create: true, out var fileLock) != LockAttempt.Acquired)
+        FileLock? fileLock;
+        try
         {
+            if (FileLock.TryAcquire(pending, create: true, out fileLock) != LockAttempt.Acquired)
+            {
+                return None;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // No lease can be kept (out of descriptors, say): a refill could not see this token, so refilling stops.
+            new TokenLedger(directory.Path).DisableRefill();
             return None;
         }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Tasks.BuildPool;
 
 namespace MSBuild.Jobserver.Tasks.Ledger;
 

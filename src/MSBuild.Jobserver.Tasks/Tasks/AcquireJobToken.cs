@@ -1,8 +1,9 @@
 using System;
 using System.Threading;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Node;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.BuildPool;
 
 namespace MSBuild.Jobserver.Tasks;
 

@@ -1,6 +1,7 @@
 using System;
-using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.Node;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks;
 

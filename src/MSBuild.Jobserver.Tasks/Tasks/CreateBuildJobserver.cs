@@ -1,7 +1,8 @@
 using System;
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.BuildPool;
 
 namespace MSBuild.Jobserver.Tasks;
 

@@ -5,12 +5,13 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
-using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
 using MSBuild.Jobserver.Tasks.ToolOutput;
+using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks;
 

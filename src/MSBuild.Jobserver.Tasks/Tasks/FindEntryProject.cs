@@ -1,6 +1,7 @@
+using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.BuildPool;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -21,7 +22,7 @@ public sealed class FindEntryProject : Task
     /// <inheritdoc/>
     public override bool Execute()
     {
-        EntryProject = BuildPool.EntryProject.Find(StartupDirectory) ?? "";
+        EntryProject = EntryProcess.EntryProject.Find(StartupDirectory) ?? "";
         return true;
     }
 }

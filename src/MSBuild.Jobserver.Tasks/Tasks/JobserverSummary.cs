@@ -3,11 +3,13 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Node;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks;
 

@@ -1,7 +1,8 @@
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Node;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks;
 

@@ -166,11 +166,9 @@ internal static unsafe class PosixCalls
     internal static bool TryRename(string from, string to, out Errno errno) =>
         RetryInt(() => Syscall.rename(from, to), out errno) == 0;
 
-    internal static Errno MakeDirectory(string path, uint mode)
-    {
-        RetryInt(() => Syscall.mkdir(path, (FilePermissions)mode), out var errno);
-        return errno;
-    }
+    /// <summary>mkdir(2); false with <paramref name="errno"/> when it failed.</summary>
+    internal static bool TryMakeDirectory(string path, uint mode, out Errno errno) =>
+        RetryInt(() => Syscall.mkdir(path, (FilePermissions)mode), out errno) == 0;
 
     internal static Errno MakeFifo(string path, uint mode)
     {

@@ -54,14 +54,14 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public bool TryCreatePrivateDirectory(string path)
     {
-        var errno = PosixCalls.MakeDirectory(path, PrivateDirectoryMode);
-        if (errno == Errno.EEXIST)
+        // Decided by mkdir's result and what is there now, not by errno alone: in some hosts errno reads back as 0.
+        if (!PosixCalls.TryMakeDirectory(path, PrivateDirectoryMode, out var errno))
         {
-            return false;
-        }
+            if (errno == Errno.EEXIST || PosixCalls.TryLstat(path, out _, out _))
+            {
+                return false;
+            }
 
-        if (errno != 0)
-        {
             throw new JobserverException(JobserverRejection.FifoOpenFailed,
                 "Cannot create the jobserver directory " + path + ": " + PosixCalls.Describe(errno) + ". Point TMPDIR (or XDG_RUNTIME_DIR) at a writable local directory.");
         }
@@ -109,7 +109,10 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
         var fd = PosixCalls.TryOpenLockFile(path, create, out var errno);
         if (fd is null)
         {
-            return errno is Errno.ENOENT or Errno.ENOTDIR ? LockAttempt.Missing : throw PosixCalls.Failure("open the lock file " + path, errno);
+            // Missing is decided by what is there, not by errno alone (see TryCreatePrivateDirectory).
+            return errno is Errno.ENOENT or Errno.ENOTDIR || !PosixCalls.TryLstat(path, out _, out _)
+                ? LockAttempt.Missing
+                : throw PosixCalls.Failure("open the lock file " + path, errno);
         }
 
         if (!fd.Use(PosixCalls.TryLockExclusive))

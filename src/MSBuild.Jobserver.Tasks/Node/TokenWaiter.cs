@@ -2,12 +2,13 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.Ledger;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
-namespace MSBuild.Jobserver.Tasks.BuildPool;
+namespace MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>
 /// Takes a token for a task: a free one at once; otherwise it yields the node while it waits (so MSBuild can run

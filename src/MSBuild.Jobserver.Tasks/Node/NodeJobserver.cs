@@ -3,11 +3,12 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Threading;
-using Microsoft.Build.Framework;
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using Microsoft.Build.Framework;
 
-namespace MSBuild.Jobserver.Tasks.BuildPool;
+namespace MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>
 /// This process's view of the build's jobserver: the handle from the rendezvous, the connections, the tokens

@@ -1,13 +1,14 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
-namespace MSBuild.Jobserver.Tasks.BuildPool;
+namespace MSBuild.Jobserver.Tasks.EntryProcess;
 
 /// <summary>
 /// Owns the build's jobserver in the entry process: creates our pool, or validates and joins the one inherited

@@ -1,9 +1,10 @@
 using System;
-using Microsoft.Build.Utilities;
+using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.Ledger;
+using Microsoft.Build.Utilities;
 
-namespace MSBuild.Jobserver.Tasks.BuildPool;
+namespace MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>What every task that takes tokens does first: find the build's pool and connect to it.</summary>
 internal static class JobserverTaskSupport

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 
-namespace MSBuild.Jobserver.Tasks.BuildPool;
+namespace MSBuild.Jobserver.Tasks.EntryProcess;
 
 /// <summary>
 /// The project the build was started on, read from the entry process's command line (or, like MSBuild does,
@@ -15,7 +15,7 @@ internal static class EntryProject
     /// True when <paramref name="projectFullPath"/> is the project the build was started on. Relative command-line
     /// paths are resolved against <paramref name="startupDirectory"/> ($(MSBuildStartupDirectory)), because MSBuild
     /// moves the current directory to each project's own while its tasks run. Only meaningful in the entry process:
-    /// a worker node's command line names no project (ask <see cref="Rendezvous.EntryProject"/> there).
+    /// a worker node's command line names no project (ask <see cref="BuildPool.Rendezvous.EntryProject"/> there).
     /// </summary>
     public static bool Is(string projectFullPath, string startupDirectory) => Same(projectFullPath, Find(startupDirectory));
 
