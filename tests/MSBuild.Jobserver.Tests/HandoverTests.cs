@@ -126,3 +126,53 @@ public sealed class HandoverTests
     public void ClosingLayersAreFound(string command, string? layer) =>
         Assert.AreEqual(layer, CommandDescriptors.ClosingLayer(command));
 }
+
+/// <summary>
+/// Which form a client behind a command reads, with the real programs of this machine: Debian's make 4.3 and ninja
+/// 1.11 (neither reads fifo:), and `cmake --build` of a tree whose CMakeCache.txt names its generator.
+/// </summary>
+[TestClass]
+public sealed class ToolClientsTests
+{
+    [TestMethod]
+    public void AMakeOlderThan44ListedForFifoGetsDescriptorsAndIsSaid()
+    {
+        var (form, problem) = ToolClients.Resolve(new JobserverToolSpec("make", MakeflagsForm.Fifo), "make all", Path.GetTempPath(), "/usr/bin:/bin");
+
+        Assert.AreEqual(MakeflagsForm.Descriptors, form);
+        Assert.AreEqual("JOBS0053", problem?.Code);
+    }
+
+    [TestMethod]
+    public void NinjaOlderThan113IsNoClient()
+    {
+        var (form, problem) = ToolClients.Resolve(new JobserverToolSpec("ninja", MakeflagsForm.Fifo), "ninja -C out", Path.GetTempPath(), "/usr/bin:/bin");
+
+        Assert.AreEqual(MakeflagsForm.Fifo, form);
+        Assert.AreEqual("JOBS0052", problem?.Code);
+        StringAssert.Contains(problem?.Message, "1.13 or later");
+    }
+
+    [TestMethod]
+    [DataRow("Ninja", "/usr/bin/ninja", "Fifo", "JOBS0052")]
+    [DataRow("Unix Makefiles", "/usr/bin/make", "Descriptors", null)]
+    public void CMakeBuildReadsTheTreesGenerator(string generator, string makeProgram, string expected, string? code)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "jbs-cmake-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(Path.Combine(root, "build"));
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "build", "CMakeCache.txt"),
+                $"# This is the CMakeCache file.\nCMAKE_GENERATOR:INTERNAL={generator}\nCMAKE_MAKE_PROGRAM:FILEPATH={makeProgram}\n");
+
+            var (form, problem) = ToolClients.Resolve(new JobserverToolSpec("cmake", MakeflagsForm.Descriptors), "cmake --build build --target all", root, "/usr/bin:/bin");
+
+            Assert.AreEqual(expected, form.ToString());
+            Assert.AreEqual(code, problem?.Code);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
