@@ -146,7 +146,7 @@ internal sealed class PoolDirectory : IDisposable
     /// Removes the build directories under <paramref name="home"/> (names starting with <paramref name="prefix"/>) whose
     /// owner is gone. Never throws for what another sweep or build does meanwhile.
     /// </summary>
-    internal static void Sweep(IPoolPlatform platform, string home, string prefix)
+    private static void Sweep(IPoolPlatform platform, string home, string prefix)
     {
         foreach (var entry in EntriesOf(home))
         {
