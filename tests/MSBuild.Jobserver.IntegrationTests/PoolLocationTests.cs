@@ -84,24 +84,35 @@ public sealed class PoolLocationTests : EndToEndTest
     }
 
     /// <summary>
-    /// A TMPDIR with a space: no task crashes (MSB4018 was the symptom), the pool goes to /tmp (JOBS0040), and the build
-    /// fails only where stock Exec fails too: Exec writes its script to TMPDIR and sources it unquoted, so the shell
-    /// cannot open it (MSB3073, measured with stock Exec alike; see docs/troubleshooting.md).
+    /// A TMPDIR with a space, a single quote and non-ASCII letters (stock Exec sources its script from there by an
+    /// unquoted path, which failed every command with MSB3073): the pool goes to /tmp (JOBS0040), the cargo builds
+    /// pass within the cap, a plain <c>&lt;Exec&gt;</c> runs with that TMPDIR, and neither a pool nor a script is left.
     /// </summary>
     [TestMethod]
-    public void ATmpdirWithASpaceCrashesNoTask()
+    public void ATmpdirWithASpaceAQuoteAndNonAsciiLettersWorks()
     {
-        var repo = NewFixture("t11-space-tmpdir");
-        var entry = Fixtures.CargoProjects(repo, projects: 1, crates: 1);
-        var awkward = Directory.CreateDirectory(Path.Combine(repo.Root, "my tmp")).FullName;
+        var repo = NewFixture("t11-awkward-tmpdir");
+        var cargo = Enumerable.Range(1, 2).Select(i => repo.AddCargoProject("p" + i.ToString(CultureInfo.InvariantCulture), crates: 2)).ToList();
+        var plain = repo.AddProject("plain", PackageUse.PackageReference, "", """
+              <Target Name="PlainExec" AfterTargets="Build">
+                <Exec Command="printf '%s' &quot;$TMPDIR&quot; > plain.txt" WorkingDirectory="$(MSBuildThisFileDirectory)" />
+              </Target>
+            """);
+        var entry = repo.AddTraversal("all.proj", cargo.Append(plain));
+        var awkward = Directory.CreateDirectory(Path.Combine(repo.Root, "my tmp's é-ü")).FullName;
 
-        var run = repo.Build(entry, new BuildOptions { Nodes = 2, ExpectSuccess = false, Environment = new Dictionary<string, string?> { ["TMPDIR"] = awkward } });
+        var run = repo.Build(entry, new BuildOptions { Nodes = 2, Environment = new Dictionary<string, string?> { ["TMPDIR"] = awkward }, Properties = Slots(2) });
+        Report("TMPDIR with a space, a quote and non-ASCII letters, 2 slots", run);
 
         Assert.DoesNotContain("MSB4018", run.Output, "a task crashed");
+        Assert.DoesNotContain("MSB3073", run.Output, "a command failed");
         Assert.Contains("JOBS0040", run.Output, "the build did not say where the pool went instead");
-        Assert.Contains("JOBS0033: Created a jobserver of", run.Output);
-        Assert.Contains("fifo:/tmp/" + UserDirectoryName + "/build-", run.Output, "the pool is not in /tmp");
-        Assert.Contains("MSB3073", run.Output, "the build failed for another reason than stock Exec's own");
+        Assert.HasCount(4, run.Compiles, run.Describe());
+        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "more compiles at once than the 2 slots:\n" + run.Describe());
+        AssertUsedOnePoolUnder(run, Path.Combine("/tmp", UserDirectoryName));
+        Assert.AreEqual(awkward, File.ReadAllText(Path.Combine(repo.Root, "plain", "plain.txt")), "the plain Exec did not run with this TMPDIR");
+        Assert.IsFalse(Directory.Exists(Path.GetDirectoryName(run.Compiles[0].FifoPath)), "the fallback pool outlived the build");
+        Assert.IsEmpty(Directory.GetFiles(awkward, "*.exec.cmd", SearchOption.AllDirectories), "an Exec script was left in TMPDIR");
     }
 
     /// <summary>

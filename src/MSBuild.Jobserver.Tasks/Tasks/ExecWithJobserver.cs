@@ -125,12 +125,21 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     }
 
     /// <summary>
-    /// Hands a listed tool the pool (only the jobserver words of its variables change, descriptors opened by its own
-    /// shell), and keeps a jobserver the build did not validate away from every other command.
+    /// Quotes the script's path for sh (any TMPDIR works), hands a listed tool the pool (only the jobserver words of its
+    /// variables change, descriptors opened by its own shell), and keeps a jobserver the build did not validate away
+    /// from every other command.
     /// </summary>
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
         var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
+        var unix = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+        // Exec sources its script by an unquoted path, which breaks on a TMPDIR with a space or a quote.
+        if (unix && ExecScriptQuoting.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)
+        {
+            startInfo.Arguments = quoted;
+        }
+
         startInfo.Environment.Remove(ProjectJobserverSettings.VariableName);
         string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
 
@@ -138,7 +147,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         // in front of the script keeps them out of every other child.
         const string ShellPrefix = "-c \"";
         var arguments = startInfo.Arguments.TrimStart();
-        var usesShell = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal);
+        var usesShell = unix && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal);
         IDictionary<string, string?> variables;
         if (_tool is not null && _node is not null)
         {
