@@ -60,6 +60,29 @@ public sealed partial class WindowsLedgerTests
         Assert.AreEqual("0", summary.Groups["lost"].Value, "nothing lost at the end of the build");
     }
 
+    [TestMethod]
+    public void A_killed_node_s_orphaned_tool_keeps_its_token_until_it_ends()
+    {
+        // A node (the probe, through the tasks' NodeJobserver and ledger) takes one of 2 tokens and starts a tool that
+        // runs 4 s; the node is killed (TerminateProcess). While the tool runs, no refill may mint its token.
+        var work = Path.Combine(WindowsArtifacts.WorkDirectory, "orphan-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
+        {
+            var result = SemaphorePoolTests.Probe("ledger-orphan", Wine.WindowsPath(work));
+            TestContext.WriteLine(result.ToString());
+            var checks = int.Parse(result.Value("RUNNING-CHECKS"), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.IsTrue(checks >= 5, "the orphan was checked while it ran (" + checks + " times):\n" + result);
+            Assert.AreEqual("0", result.Value("MINTED-WHILE-RUNNING"), "a refill minted the orphaned tool's token while it ran:\n" + result);
+            Assert.AreEqual("0", result.Value("WRONG-COUNT-WHILE-RUNNING"), "1 of 2 tokens in the pool while the orphan holds one:\n" + result);
+            Assert.AreEqual("1/0 2", result.Value("AFTER"), "once the tool is gone, exactly its token is minted again:\n" + result);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     [GeneratedRegex(@"JOBS0030: Jobserver: (?<slots>\d+) slots \([^)]*\); (?<runs>\d+) tool run\(s\)[^;]*?at most (?<peak>\d+) at once; [^;]*; (?<lost>\d+) token\(s\) lost")]
     private static partial Regex SummaryPattern();
 }

@@ -17,6 +17,9 @@ using WindowsProbe;
 //   run-with-pool <n> <program> [args]   run a program with the pool in CARGO_MAKEFLAGS; close report after it
 //   hold <threads> <hold-ms> <log>  join the pool from the environment; each thread takes a token, holds and logs it
 //   tool <hold-ms> <log> [extra [die]]   the jobserver-aware tool of the end-to-end builds (see ToolProbe)
+//   ledger-orphan <dir>             a killed node's orphaned tool keeps its token until it ends (see LedgerOrphan)
+//   hold-tool <pool dir> <semaphore> <args>   (the node) take a token, start this program with args, wait
+//   sleep-mark <ms> <file>          (the tool) sleep, then create the file
 return args[0] switch
 {
     "acquire" => PoolChecks.Acquire(Number(args[1])),
@@ -31,6 +34,9 @@ return args[0] switch
     "run-with-pool" => RunWithPool(Number(args[1]), args[2], args[3..]),
     "hold" => Hold(Number(args[1]), Number(args[2]), args[3]),
     "tool" => ToolProbe.Run(args[1..]),
+    "ledger-orphan" => LedgerOrphan.Run(args[1]),
+    "hold-tool" => LedgerOrphan.HoldTool(args[1], args[2], args[3..]),
+    "sleep-mark" => LedgerOrphan.SleepMark(Number(args[1]), args[2]),
     _ => 2,
 };
 

@@ -8,7 +8,7 @@ namespace MSBuild.Jobserver.Tasks.Ledger;
 /// <summary>
 /// A claim that a token may be out: a file in the build's directory, locked by its holder for as long as the claim
 /// lasts. A refill mints nothing while any lease is locked. The kernel releases the lock when the holder dies, or,
-/// when the holder shared it with its tool (POSIX), when the last process of that tool's tree is gone too.
+/// when the holder shared it with its tool, when the last process of that tool's tree is gone too.
 /// </summary>
 internal sealed class Lease : IDisposable
 {

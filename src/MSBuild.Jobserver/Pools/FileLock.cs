@@ -27,8 +27,8 @@ internal abstract class FileLock : IDisposable
         PoolPlatform.Current.TryLock(path, create, out held);
 
     /// <summary>
-    /// While true, processes this one starts inherit the lock (POSIX): it then lasts until the last of them ends, so a
-    /// tool that outlives its MSBuild node keeps its lease. A no-op on Windows, where a lock ends with its holder.
+    /// While true, processes this one starts inherit the lock (the descriptor, or the handle on Windows): it then lasts
+    /// until the last of them ends, so a tool that outlives its MSBuild node keeps its lease.
     /// </summary>
     public abstract void ShareWithChildren(bool share);
 

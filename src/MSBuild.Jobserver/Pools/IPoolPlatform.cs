@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Threading;
 using MSBuild.Jobserver.Posix;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Windows;
@@ -45,14 +46,43 @@ internal interface IPoolPlatform
 
     /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
     JobTokenPool CreatePool(int tokens, PoolDirectory directory);
+
+    /// <summary>See <see cref="JobserverValidator.Validate(JobserverAuth, string)"/>; <paramref name="source"/> names where the value came from.</summary>
+    JobserverValidation Validate(JobserverAuth auth, string source);
+
+    /// <summary>Connects to a jobserver that passed <see cref="Validate"/>.</summary>
+    JobserverClient Connect(JobserverValidation validation);
+
+    /// <summary>See <see cref="JobserverClient.ConnectToValidated"/>.</summary>
+    JobserverClient ConnectToValidated(string path, PipeIdentity expected);
+
+    /// <summary>See <see cref="JobserverClient.AcquireAny"/>; <paramref name="deadline"/> is a Stopwatch timestamp, null for none.</summary>
+    (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
+
+    /// <summary>See <see cref="JobserverClient.WaitForFreeToken"/>.</summary>
+    int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
 }
 
 /// <summary>The platform of this process.</summary>
 internal static class PoolPlatform
 {
+    // The one run-time platform check of the library: everything that differs goes through the choice made here.
     private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
         RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
 
     /// <summary>Chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
     public static IPoolPlatform Current => Chosen.Value;
+
+    /// <summary>The clients as this platform's own type: every client comes from this platform's Connect.</summary>
+    public static T[] Own<T>(IReadOnlyList<JobserverClient> clients)
+        where T : JobserverClient
+    {
+        var result = new T[clients.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = clients[i] as T ?? throw new ArgumentException("Client " + i + " is null or belongs to another platform.", nameof(clients));
+        }
+
+        return result;
+    }
 }

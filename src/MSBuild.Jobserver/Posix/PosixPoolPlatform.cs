@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using Mono.Unix.Native;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -126,4 +127,16 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     }
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => PosixJobTokenPool.CreatePool(tokens, directory);
+
+    public JobserverValidation Validate(JobserverAuth auth, string source) => PosixValidator.Validate(auth, source);
+
+    public JobserverClient Connect(JobserverValidation validation) => PosixJobserverClient.ConnectValidated(validation);
+
+    public JobserverClient ConnectToValidated(string path, PipeIdentity expected) => PosixJobserverClient.OpenValidated(path, expected);
+
+    public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
+        PosixJobserverClient.AcquireFirst(PoolPlatform.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
+
+    public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
+        PosixJobserverClient.WaitUntilReadable(PoolPlatform.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
 }

@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Threading;
-using MSBuild.Jobserver.Posix;
-using MSBuild.Jobserver.Windows;
+using MSBuild.Jobserver.Pools;
 
 namespace MSBuild.Jobserver.Protocol;
 
@@ -37,9 +35,7 @@ public abstract class JobserverClient : IDisposable
     public static JobserverClient Connect(JobserverAuth auth, string? variableName)
     {
         var validation = JobserverValidator.ValidateOrThrow(auth, variableName);
-        return RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
-            ? new WindowsJobserverClient(auth)
-            : PosixJobserverClient.ConnectValidated(validation);
+        return PoolPlatform.Current.Connect(validation);
     }
 
     /// <summary>
@@ -54,13 +50,7 @@ public abstract class JobserverClient : IDisposable
             throw new ArgumentException("A path is required.", nameof(path));
         }
 
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-        {
-            throw new JobserverException(JobserverRejection.PlatformUnsupported, "A jobserver path (" + path + ") cannot be used on Windows; connect to the semaphore instead.");
-        }
-
-        PosixCalls.EnsureAvailable();
-        return PosixJobserverClient.OpenValidated(path, expected);
+        return PoolPlatform.Current.ConnectToValidated(path, expected);
     }
 
     /// <summary>
@@ -91,10 +81,7 @@ public abstract class JobserverClient : IDisposable
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public static (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        var deadline = Deadline(clients, timeout);
-        return RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
-            ? WindowsJobserverClient.AcquireFirst(Cast<WindowsJobserverClient>(clients), cancellationToken, deadline)
-            : PosixJobserverClient.AcquireFirst(Cast<PosixJobserverClient>(clients), cancellationToken, deadline);
+        return PoolPlatform.Current.AcquireFirst(clients, cancellationToken, Deadline(clients, timeout));
     }
 
     /// <summary>
@@ -108,16 +95,7 @@ public abstract class JobserverClient : IDisposable
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public static int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        var deadline = Deadline(clients, timeout);
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-        {
-            // A semaphore cannot be looked at without taking a count: take one and give it straight back.
-            var (index, token) = WindowsJobserverClient.AcquireFirst(Cast<WindowsJobserverClient>(clients), cancellationToken, deadline);
-            clients[index].Release(token);
-            return index;
-        }
-
-        return PosixJobserverClient.WaitUntilReadable(Cast<PosixJobserverClient>(clients), cancellationToken, deadline);
+        return PoolPlatform.Current.WaitForFreeToken(clients, cancellationToken, Deadline(clients, timeout));
     }
 
     /// <summary>Closes this client's handles. Tokens it still holds are not returned.</summary>
@@ -153,15 +131,4 @@ public abstract class JobserverClient : IDisposable
     private protected static int RemainingMilliseconds(long? deadline) =>
         deadline is { } d ? (int)Math.Max(0, Math.Min(int.MaxValue, (d - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency)) : -1;
 
-    private static T[] Cast<T>(IReadOnlyList<JobserverClient> clients)
-        where T : JobserverClient
-    {
-        var result = new T[clients.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            result[i] = clients[i] as T ?? throw new ArgumentException("Client " + i + " is null or belongs to another platform.", nameof(clients));
-        }
-
-        return result;
-    }
 }

@@ -1,7 +1,5 @@
 using System;
-using System.Runtime.InteropServices;
-using MSBuild.Jobserver.Posix;
-using MSBuild.Jobserver.Windows;
+using MSBuild.Jobserver.Pools;
 
 namespace MSBuild.Jobserver.Protocol;
 
@@ -26,21 +24,18 @@ public static class JobserverValidator
         }
 
         var source = DescribeSource(auth, variableName);
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-        {
-            return WindowsJobserver.Validate(auth, source);
-        }
-
+        IPoolPlatform platform;
         try
         {
-            PosixCalls.EnsureAvailable();
+            platform = PoolPlatform.Current;
         }
         catch (JobserverException e)
         {
+            // POSIX without its helper library.
             return JobserverValidation.Invalid(auth, e.Reason, e.Message);
         }
 
-        return PosixValidator.Validate(auth, source);
+        return platform.Validate(auth, source);
     }
 
     /// <summary>Validates and throws the rejection as a <see cref="JobserverException"/>.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
@@ -125,4 +126,22 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     }
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
+
+    public JobserverValidation Validate(JobserverAuth auth, string source) => WindowsJobserver.Validate(auth, source);
+
+    public JobserverClient Connect(JobserverValidation validation) => new WindowsJobserverClient(validation.Auth);
+
+    public JobserverClient ConnectToValidated(string path, PipeIdentity expected) =>
+        throw new JobserverException(JobserverRejection.PlatformUnsupported, "A jobserver path (" + path + ") cannot be used on Windows; connect to the semaphore instead.");
+
+    public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
+        WindowsJobserverClient.AcquireFirst(PoolPlatform.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
+
+    // A semaphore cannot be looked at without taking a count: take one and give it straight back.
+    public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline)
+    {
+        var (index, token) = AcquireFirst(clients, cancellationToken, deadline);
+        clients[index].Release(token);
+        return index;
+    }
 }
