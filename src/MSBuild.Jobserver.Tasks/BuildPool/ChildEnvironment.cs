@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.ToolOutput;
@@ -53,7 +53,7 @@ internal static class ChildEnvironment
     {
         var handover = new ToolHandover();
         var slots = Math.Max(1, handle.Slots);
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+        if (PoolPlatform.IsWindows)
         {
             var semaphore = JobserverAuth.Semaphore(handle.PoolPath);
             Advertise(handover, environment, "CARGO_MAKEFLAGS", semaphore, slots, always: true);

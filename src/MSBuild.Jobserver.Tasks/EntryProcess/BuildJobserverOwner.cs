@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Runtime.InteropServices;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
@@ -162,7 +161,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     }
 
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
-    public static bool CanShareInheritedPipe => RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+    public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
     /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
     public void Dispose() => _pool?.Close();

@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
@@ -109,7 +109,7 @@ internal sealed class NodeJobserver : IDisposable
         (engine as IBuildEngine4)?.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) as NodeJobserver;
 
     private static JobserverClient Open(string path, PipeIdentity? identity) =>
-        RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
+        PoolPlatform.IsWindows
             ? JobserverClient.Connect(JobserverAuth.Semaphore(path))
             : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(
                 JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));

@@ -3,8 +3,8 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Threading;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
@@ -132,7 +132,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
         var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
-        var unix = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+        var unix = !PoolPlatform.IsWindows;
 
         // Exec sources its script by an unquoted path, which breaks on a TMPDIR with a space or a quote.
         if (unix && ExecScriptQuoting.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)

@@ -66,7 +66,16 @@ internal interface IPoolPlatform
 /// <summary>The platform of this process.</summary>
 internal static class PoolPlatform
 {
-    // The one run-time platform check of the library: everything that differs goes through the choice made here.
+    // The run-time platform checks of the library and the tasks, made once, here: everything that differs goes
+    // through the flags and the implementation chosen below.
+
+    /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
+    public static readonly bool IsWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>).</summary>
+    public static readonly bool CanReopenDescriptorsByPath = RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+
+    // The same check as IsWindows, written out where the platform analyzer (CA1416) can see it guard the Windows type.
     private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
         RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
 

@@ -1,8 +1,8 @@
 using System;
 using System.Globalization;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Threading;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Posix;
@@ -44,7 +44,7 @@ internal sealed class PosixJobserverClient : JobserverClient
             return Open(auth, auth.Path!, noFollow: true, identity, "The jobserver FIFO " + auth.Path + " was replaced after it was checked");
         }
 
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+        if (PoolPlatform.CanReopenDescriptorsByPath)
         {
             var path = "/proc/self/fd/" + auth.ReadFd.ToString(CultureInfo.InvariantCulture);
             var own = PosixCalls.TryOpenFifo(path, noFollow: false, out _);
