@@ -31,11 +31,24 @@ internal static class OldClientFixtures
     /// <summary>Every C compile's label starts with this (then the file's name).</summary>
     public const string CCompilePrefix = "cc-";
 
+    /// <summary>The wrappers' shell lines that set <c>pool</c> to the pool a client finds in its environment.</summary>
+    private const string ResolvePool = """
+        # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
+        # to the fifo: path or to the file behind the read descriptor of the R,W form.
+        flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
+        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
+        case "$auth" in
+          fifo:*) pool=${auth#fifo:} ;;
+          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
+          *) pool= ;;
+        esac
+        """;
+
     /// <summary>
     /// Logs every rustc run but cargo's probes (crate `___`), as RUSTC_WRAPPER (its first argument is the rustc to
     /// run), with the CARGO_MAKEFLAGS and MAKEFLAGS it was handed and the pool they resolve to.
     /// </summary>
-    private const string RustcWrapperScript = """
+    private const string RustcWrapperScript = $$"""
         #!/bin/sh
         # RUSTC_WRAPPER written by the old-client tests: logs when each rustc run (but cargo's probes) starts and ends,
         # with the jobserver it was handed, to $JBS_INTERVAL_LOG.
@@ -48,15 +61,7 @@ internal static class OldClientFixtures
         case "$crate" in
           ""|___) exec "$@" ;;
         esac
-        # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
-        # to the fifo: path or to the file behind the read descriptor of the R,W form.
-        flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
-        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
-        case "$auth" in
-          fifo:*) pool=${auth#fifo:} ;;
-          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
-          *) pool= ;;
-        esac
+        {{ResolvePool}}
         echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
         "$@"
         status=$?
@@ -74,7 +79,7 @@ internal static class OldClientFixtures
         """;
 
     /// <summary>CC: logs each C compile (label cc-FILE) with the jobserver it inherited, holding the slot a moment.</summary>
-    private const string CcWrapperScript = """
+    private const string CcWrapperScript = $$"""
         #!/bin/sh
         # CC written by the old-client tests: logs when each C compile starts and ends, with the jobserver the build
         # script handed it, to $JBS_INTERVAL_LOG; holds the slot $JBS_COMPILE_HOLD s longer than the compile.
@@ -83,15 +88,7 @@ internal static class OldClientFixtures
           case "$arg" in *.c) src=$(basename "$arg") ;; esac
         done
         [ -n "$src" ] || exec cc "$@"
-        # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
-        # to the fifo: path or to the file behind the read descriptor of the R,W form.
-        flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
-        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
-        case "$auth" in
-          fifo:*) pool=${auth#fifo:} ;;
-          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
-          *) pool= ;;
-        esac
+        {{ResolvePool}}
         echo "S $$ cc-$src $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
         cc "$@"
         status=$?

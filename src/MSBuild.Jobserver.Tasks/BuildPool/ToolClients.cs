@@ -32,13 +32,13 @@ internal static class ToolClients
     {
         var form = tool.Form;
         var program = tool.Name;
-        if (string.Equals(tool.Name, "cmake", StringComparison.OrdinalIgnoreCase) && BuildTreeProgram(command, workingDirectory) is { } generatorTool)
+        if (string.Equals(tool.Name, "cmake", StringComparison.OrdinalIgnoreCase) && FromFileSystem(() => BuildTreeProgram(command, workingDirectory)) is { } generatorTool)
         {
             program = generatorTool;
             form = IsNinja(program) ? MakeflagsForm.Fifo : MakeflagsForm.Descriptors;
         }
 
-        if (form != MakeflagsForm.Fifo || Locate(program, path) is not { } file)
+        if (form != MakeflagsForm.Fifo || FromFileSystem(() => Locate(program, path)) is not { } file)
         {
             return (form, null);
         }
@@ -83,6 +83,20 @@ internal static class ToolClients
         }
 
         return makeProgram is { Length: > 0 } ? makeProgram : generator?.StartsWith("Ninja", StringComparison.Ordinal) == true ? "ninja" : generator is null ? null : "make";
+    }
+
+    // A path that cannot be read or is not a path on this system (an unreadable cache, a PATH entry with characters
+    // .NET Framework refuses) tells nothing: the tool keeps the form its item gives.
+    private static string? FromFileSystem(Func<string?> probe)
+    {
+        try
+        {
+            return probe();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     private static string? ValueOf(string line, string key)
@@ -152,7 +166,7 @@ internal static class ToolClients
                 int Part(int group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
                 return match.Success ? new Version(Part(1), Part(2), Part(3)) : null;
             }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or OverflowException or System.ComponentModel.Win32Exception)
             {
                 return null;
             }

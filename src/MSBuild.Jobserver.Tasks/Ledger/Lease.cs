@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Threading;
 using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tasks.Ledger;
 
@@ -62,8 +63,22 @@ internal sealed class Lease : IDisposable
         }
     }
 
-    /// <summary>While true, processes started meanwhile (the tool) hold the lease with this process; see <see cref="FileLock.ShareWithChildren"/>.</summary>
-    public void ShareWithChildren(bool share) => _lock?.ShareWithChildren(share);
+    /// <summary>
+    /// While true, processes started meanwhile (the tool) hold the lease with this process; see
+    /// <see cref="FileLock.ShareWithChildren"/>. Never throws: a lease that cannot be shared turns refilling off.
+    /// </summary>
+    public void ShareWithChildren(bool share)
+    {
+        try
+        {
+            _lock?.ShareWithChildren(share);
+        }
+        catch (Exception ex) when (ex is IOException or JobserverException or ObjectDisposedException)
+        {
+            // The tool's tree may not count as a holder: a refill could mint its token after this process is gone.
+            new TokenLedger(Path.GetDirectoryName(_path)!).DisableRefill();
+        }
+    }
 
     /// <summary>Ends the lease: the file goes first, then the lock. Idempotent.</summary>
     public void Dispose()

@@ -135,7 +135,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         var unix = !PoolPlatform.IsWindows;
 
         // Exec sources its script by an unquoted path, which breaks on a TMPDIR with a space or a quote.
-        if (unix && ExecScriptQuoting.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)
+        if (unix && ExecShellArguments.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)
         {
             startInfo.Arguments = quoted;
         }
@@ -143,11 +143,8 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         startInfo.Environment.Remove(ProjectJobserverSettings.VariableName);
         string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
 
-        // Exec runs `sh -c ". <script>"` (ToolTask puts a space in front of the arguments); opening the descriptors
-        // in front of the script keeps them out of every other child.
-        const string ShellPrefix = "-c \"";
-        var arguments = startInfo.Arguments.TrimStart();
-        var usesShell = unix && arguments.StartsWith(ShellPrefix, StringComparison.Ordinal);
+        // Opening the descriptors in front of Exec's script, in its own shell, keeps them out of every other child.
+        var usesShell = unix && ExecShellArguments.IsShellForm(startInfo.Arguments);
         IDictionary<string, string?> variables;
         if (_tool is not null && _node is not null)
         {
@@ -166,7 +163,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             variables = handover.Variables;
             if (handover.ShellLine is { } line)
             {
-                startInfo.Arguments = ShellPrefix + line.Replace("\"", "\\\"") + "; " + arguments.Substring(ShellPrefix.Length);
+                startInfo.Arguments = ExecShellArguments.Prepend(startInfo.Arguments, line);
             }
         }
         else if (_settings.Enabled)

@@ -3,12 +3,14 @@ using System;
 namespace MSBuild.Jobserver.Tasks.ToolOutput;
 
 /// <summary>
-/// Exec on Unix runs its temporary script as <c>sh -c ". &lt;script&gt;"</c>, with the script's path put in as a
-/// file name for a command line (double-quoted when it holds a space, inside the double-quoted -c argument), so
-/// .NET splits a path with a space into two arguments and sh never sees a quoted path. This rewrites only that
-/// path: single-quoted for sh, escaped for the -c argument, everything else of the arguments kept as it was.
+/// Exec's arguments on Unix, <c>-c ". &lt;script&gt;"</c> for sh (ToolTask may put a space in front), and the two
+/// edits the package makes to them. The script's path is put in as a file name for a command line (double-quoted
+/// when it holds a space, inside the double-quoted -c argument), so .NET splits a path with a space into two
+/// arguments and sh never sees a quoted path: <see cref="QuoteScriptPath"/> rewrites only that path, single-quoted
+/// for sh. <see cref="Prepend"/> puts a shell line (opening the pool's descriptors) in front of the script, so only
+/// that command's shell runs it.
 /// </summary>
-internal static class ExecScriptQuoting
+internal static class ExecShellArguments
 {
     private const string ShellPrefix = "-c \"";
     private const string Source = ". ";
@@ -46,6 +48,13 @@ internal static class ExecScriptQuoting
 
         return null;
     }
+
+    /// <summary>True for Exec's shell form, the one <see cref="Prepend"/> can extend.</summary>
+    public static bool IsShellForm(string arguments) => arguments.TrimStart().StartsWith(ShellPrefix, StringComparison.Ordinal);
+
+    /// <summary>The arguments with <paramref name="line"/> run first, in the same shell; see <see cref="IsShellForm"/>.</summary>
+    public static string Prepend(string arguments, string line) =>
+        ShellPrefix + line.Replace("\"", "\\\"") + "; " + arguments.TrimStart().Substring(ShellPrefix.Length);
 
     /// <summary>A word sh reads back as exactly <paramref name="text"/>: single quotes, each <c>'</c> as <c>'\''</c>.</summary>
     public static string ForSh(string text) => "'" + text.Replace("'", "'\\''") + "'";

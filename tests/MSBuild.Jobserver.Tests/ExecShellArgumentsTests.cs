@@ -9,7 +9,7 @@ namespace MSBuild.Jobserver.Tests;
 /// argument splitting, sources the script whatever its directory is called.
 /// </summary>
 [TestClass]
-public sealed class ExecScriptQuotingTests
+public sealed class ExecShellArgumentsTests
 {
     [TestMethod]
     [DataRow("plain", "'plain'")]
@@ -18,7 +18,7 @@ public sealed class ExecScriptQuotingTests
     [DataRow("''", "''\\'''\\'''")]
     [DataRow("$HOME \"x\" \\", "'$HOME \"x\" \\'")]
     public void ShWordsAreSingleQuotedWithQuotesEscaped(string text, string word) =>
-        Assert.AreEqual(word, ExecScriptQuoting.ForSh(text));
+        Assert.AreEqual(word, ExecShellArguments.ForSh(text));
 
     [TestMethod]
     [DataRow("my tmp")]
@@ -32,7 +32,7 @@ public sealed class ExecScriptQuotingTests
         var script = WriteScript(directoryName);
         var arguments = AsExecWritesThem(script, withLocale: false);
 
-        var quoted = ExecScriptQuoting.QuoteScriptPath(arguments, File.Exists);
+        var quoted = ExecShellArguments.QuoteScriptPath(arguments, File.Exists);
 
         Assert.IsNotNull(quoted, arguments);
         Assert.AreEqual("ran " + Marker(script), RunSh(quoted));
@@ -44,7 +44,7 @@ public sealed class ExecScriptQuotingTests
         var script = WriteScript("my tmp's é-ü");
         var arguments = AsExecWritesThem(script, withLocale: true);
 
-        var quoted = ExecScriptQuoting.QuoteScriptPath(arguments, File.Exists);
+        var quoted = ExecShellArguments.QuoteScriptPath(arguments, File.Exists);
 
         Assert.IsNotNull(quoted);
         StringAssert.StartsWith(quoted, "-c \"export LANG=en_US.UTF-8; export LC_ALL=en_US.UTF-8; . '");
@@ -64,7 +64,7 @@ public sealed class ExecScriptQuotingTests
     [DataRow("-c \"echo hi\"")]
     [DataRow("-c \". x")]
     public void ArgumentsNamingNoScriptAreLeftAlone(string arguments) =>
-        Assert.IsNull(ExecScriptQuoting.QuoteScriptPath(arguments, File.Exists));
+        Assert.IsNull(ExecShellArguments.QuoteScriptPath(arguments, File.Exists));
 
     // Exec's Unix form: -c, then the script sourced, its path appended as a file name, all inside one quoted argument.
     private static string AsExecWritesThem(string script, bool withLocale)
