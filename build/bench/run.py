@@ -43,7 +43,6 @@ import sys
 import threading
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -226,24 +225,11 @@ def package_item(version):
 
 
 def nuget_config(feed):
-    """The repo's NuGet.config sources (so restore reaches the same feeds as the repo), with
-    <clear/> so no user-level source leaks in, plus the local feed holding the packed package."""
-    sources = []
-    try:
-        root = ET.parse(REPO / "NuGet.config").getroot()
-        sec = root.find("packageSources")
-        for add in (sec.iter("add") if sec is not None else ()):
-            if add.get("key") and add.get("value"):
-                sources.append((add.get("key"), add.get("value"), add.get("protocolVersion")))
-    except (OSError, ET.ParseError):
-        pass
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<configuration>", "  <packageSources>",
-             "    <clear />"]
+    """The local feed holding the packed package, added to the machine's configured sources (no <clear/>: the
+    repository names no registry of its own)."""
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<configuration>", "  <packageSources>"]
     if feed is not None:
         lines.append(f'    <add key="bench-local" value="{feed}" />')
-    for key, value, proto in sources:
-        pv = f' protocolVersion="{proto}"' if proto else ""
-        lines.append(f'    <add key="{key}" value="{value}"{pv} />')
     lines += ["  </packageSources>", "</configuration>", ""]
     return "\n".join(lines)
 

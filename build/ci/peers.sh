@@ -4,12 +4,11 @@
 # The end-to-end tests look there. Quiet and quick when they are already built; never fails CI by itself (the
 # tests that need a peer fail with its path in the message).
 set -uo pipefail
+. "$(dirname "$0")/apt.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 prefix=${JOBSERVER_PEERS_DIR:-${HOME:-/tmp}/.cache/msbuild-jobserver-peers}
 # Debian 12's jobserver crate 0.1.24 (an old client that reads only descriptors), as a directory registry.
-if [ ! -d /usr/share/cargo/registry/jobserver-0.1.24 ] && command -v apt-get >/dev/null 2>&1; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librust-jobserver-dev; } >/dev/null 2>&1
-fi
+[ -d /usr/share/cargo/registry/jobserver-0.1.24 ] || apt_install librust-jobserver-dev || true
 if [ -x "$prefix/bin/make-4.4.1" ] && [ -x "$prefix/bin/ninja-1.13.2" ]; then
   exit 0
 fi
@@ -25,7 +24,7 @@ if [ ! -x "$source_dir/build-peers.sh" ]; then
   echo "ci: build-peers.sh not found (set JOBSERVER_PEERS_SOURCE); the make 4.4.1 / ninja 1.13.2 tests will fail" >&2
   exit 0
 fi
-command -v g++ >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ >/dev/null 2>&1; }
+command -v g++ >/dev/null 2>&1 || apt_install gcc g++ || true
 if ! "$source_dir/build-peers.sh" "$prefix" >"${TMPDIR:-/tmp}/peers-build.log" 2>&1; then
   echo "ci: building make 4.4.1 / ninja 1.13.2 failed; see ${TMPDIR:-/tmp}/peers-build.log" >&2
 fi

@@ -4,17 +4,15 @@
 # linker and the jobserver 0.1.24 crate sources). Idempotent and quiet; prints one line; exits non-zero when
 # something is still missing, so CI fails instead of skipping the tier.
 set -uo pipefail
+. "$(dirname "$0")/apt.sh"
 
 packages=(wine64 wine rustc libstd-rust-dev-windows gcc-mingw-w64-x86-64 librust-jobserver-dev)
 missing=()
 for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  apt_has "$package" || missing+=("$package")
 done
 
-if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
-  apt-get update -qq >/dev/null 2>&1 || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || true
-fi
+apt_install --no-install-recommends "${missing[@]}" || true
 
 status=0
 for file in /usr/bin/wine /usr/bin/wineserver /usr/bin/rustc /usr/bin/x86_64-w64-mingw32-gcc \

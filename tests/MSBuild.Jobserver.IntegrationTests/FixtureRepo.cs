@@ -40,7 +40,7 @@ internal sealed record BuildOptions
 
 /// <summary>
 /// A fixture repository generated into a temporary directory outside this repository: a NuGet.config naming the
-/// freshly packed feed and nuget.org, projects that run cargo/make through the package, cargo workspaces, and the
+/// freshly packed feed beside the machine's configured sources, projects that run cargo/make through the package, cargo workspaces, and the
 /// scripts that log job intervals. Each build runs with its own TMPDIR, so the package's private directory of that
 /// build can be checked for leftovers afterwards.
 /// </summary>
@@ -79,9 +79,7 @@ internal sealed class FixtureRepo
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
-                <clear />
                 <add key="jobserver-feed" value="{SecurityElement.Escape(PackageFeed.FeedDirectory)}" />
-                <add key="nuget.org" value="{PackageFeed.NuGetOrg}" protocolVersion="3" />
               </packageSources>
             </configuration>
 

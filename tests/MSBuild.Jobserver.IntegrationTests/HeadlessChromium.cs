@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.BrowserTesting;
 
@@ -34,14 +35,19 @@ internal sealed partial class HeadlessChromium : IDisposable
         _profile = profile;
     }
 
-    /// <summary>The browser's path; the CI script build/ci/report.sh installs it.</summary>
+    /// <summary>The browser's path; build/ci/report.sh installs it.</summary>
     public static string? Executable { get; } =
         new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists);
 
     /// <summary>Starts the browser with an empty profile under <paramref name="workDirectory"/> and attaches to its page.</summary>
     public static HeadlessChromium Start(string workDirectory)
     {
-        var executable = Executable ?? throw new AssertFailedException("chromium is not installed: run build/ci/report.sh (apt-get install chromium).");
+        var executable = Executable;
+        if (executable is null)
+        {
+            Prerequisite.Missing("Debian's chromium, installed by build/ci/report.sh");
+        }
+
         var profile = Path.Combine(workDirectory, "chromium-profile-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(profile);
         var start = new ProcessStartInfo(executable)

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>
 /// Fixtures with jobserver clients nobody here wrote: the cc crate 1.0.73 on jobserver 0.1.24 (Debian 12's crate
 /// sources, used as cargo's registry with no network), Debian's cargo 1.65 / rustc 1.63, sccache 0.4, make 4.3 and
-/// 4.4.1. build/ci/old-clients.sh installs them; a missing one fails the test with that hint.
+/// 4.4.1. build/ci/old-clients.sh installs them; a missing one ends the test by name (Prerequisite).
 /// </summary>
 internal static class OldClientFixtures
 {
@@ -181,14 +182,8 @@ internal static class OldClientFixtures
     public static string Forms(BuildRun run) =>
         string.Join("; ", run.Intervals.Select(i => (i.Label.StartsWith(CCompilePrefix, StringComparison.Ordinal) ? "cc: " : "rustc: ") + i.Jobserver).Distinct());
 
-    /// <summary>Fails with the setup hint when <paramref name="path"/> is missing.</summary>
-    public static void RequireFile(string path, string what)
-    {
-        if (!File.Exists(path))
-        {
-            Assert.Fail($"{path} is missing: run build/ci/old-clients.sh (it installs {what}).");
-        }
-    }
+    /// <summary>Ends the test, naming the Debian package, when <paramref name="path"/> is missing.</summary>
+    public static void RequireFile(string path, string what) => Prerequisite.RequireFile(path, "Debian's " + what + ", installed by build/ci/old-clients.sh");
 
     private static void WriteNativeCrate(string directory, string name, int seed)
     {

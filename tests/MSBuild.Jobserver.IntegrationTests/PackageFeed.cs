@@ -18,9 +18,6 @@ public static class PackageFeed
     /// <summary>The SDK the fixture projects use: a restorable project that compiles nothing.</summary>
     public const string NoTargetsSdk = "Microsoft.Build.NoTargets/3.7.0";
 
-    /// <summary>The NuGet source every consumer also needs (the SDK above, and nothing else).</summary>
-    public const string NuGetOrg = "https://api.nuget.org/v3/index.json";
-
     private static string? _repositoryRoot;
 
     /// <summary>The repository (the directory holding MSBuild.Jobserver.sln).</summary>

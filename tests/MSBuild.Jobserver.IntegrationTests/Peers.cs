@@ -1,3 +1,5 @@
+using MSBuild.Jobserver.Testing;
+
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>
@@ -39,7 +41,7 @@ internal static class Peers
     private static string Require(string name)
     {
         var file = System.IO.Path.Combine(BinDirectory, name);
-        Assert.IsTrue(File.Exists(file), $"{file} is missing: run `bash build/ci/peers.sh` (CI does) to build it.");
+        Prerequisite.RequireFile(file, "GNU make 4.4.1 and ninja 1.13.2 are built by build/ci/peers.sh");
         return file;
     }
 }

@@ -89,8 +89,9 @@ public sealed class SoakTests : EndToEndTest
         // A node's first two builds load what it keeps for good (the task assemblies, the native POSIX helper, MSBuild's
         // caches); from then on a leak would add descriptors with every build.
         var served = descriptors.SelectMany(d => d.Keys).Distinct().ToDictionary(pid => pid, pid => descriptors.Where(d => d.ContainsKey(pid)).Select(d => d[pid]).ToList());
-        // Under load MSBuild may replace a node now and then; reuse means one node served at least half of the builds.
-        Assert.IsTrue(served.Values.Any(c => c.Count >= builds / 2), "no worker node served half of the builds: node reuse was not on, so the test proves nothing");
+        // Under load MSBuild may replace a node now and then (seen: after build 2 of 8); reuse means some node served
+        // three builds or more, which is also what the growth check below needs.
+        Assert.IsTrue(served.Values.Any(c => c.Count >= 3), "no worker node served three builds: node reuse was not on, so the test proves nothing");
         foreach (var (pid, counts) in served.Where(s => s.Value.Count >= 3))
         {
             Assert.IsLessThanOrEqualTo(counts[1], counts.Skip(1).Max(), $"worker node {pid}: open descriptors grew after its second build: {string.Join(" ", counts)}");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.IntegrationTests;
 
@@ -227,7 +228,7 @@ public sealed class ToolHandoverTests : EndToEndTest
     [TestMethod]
     public void AnOldJobserverCrateInABuildScriptReachesThePool()
     {
-        Assert.IsTrue(Directory.Exists("/usr/share/cargo/registry/jobserver-0.1.24"), "Debian's librust-jobserver-dev is missing: run `bash build/ci/peers.sh`.");
+        Prerequisite.RequireFile("/usr/share/cargo/registry/jobserver-0.1.24", "Debian's librust-jobserver-dev, installed by build/ci/peers.sh");
         var repo = NewFixture("t15-jobserver-0.1.24");
         repo.Write("Old/ws/.cargo/config.toml", "[source.crates-io]\nreplace-with = \"debian\"\n\n[source.debian]\ndirectory = \"/usr/share/cargo/registry\"\n");
         repo.Write("Old/ws/Cargo.toml", "[package]\nname = \"oldclient\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n[build-dependencies]\njobserver = \"=0.1.24\"\n");

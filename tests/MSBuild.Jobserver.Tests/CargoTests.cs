@@ -1,5 +1,6 @@
 using System.Text;
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -70,7 +71,7 @@ public sealed class CargoTests
     {
         if (s_workspace is null)
         {
-            Assert.Inconclusive("cargo is not installed.");
+            Prerequisite.Missing("cargo");
         }
 
         var log = Path.Combine(s_workspace, name + ".log");

@@ -1,4 +1,5 @@
 using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -14,7 +15,7 @@ public sealed class MakeTests
     {
         if (!TestSupport.HasTool("make"))
         {
-            Assert.Inconclusive("GNU make is not installed.");
+            Prerequisite.Missing("GNU make (Debian's make)");
         }
 
         _dir = TestSupport.NewTempDirectory("make");

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using MSBuild.Jobserver.Testing;
 
 namespace MSBuild.Jobserver.WindowsTests;
 
@@ -10,9 +11,6 @@ namespace MSBuild.Jobserver.WindowsTests;
 [TestClass]
 public static class WindowsArtifacts
 {
-    /// <summary>Set to "required" by .ci/run: a machine that cannot run the tier then fails it instead of skipping it.</summary>
-    public const string TierVariable = "JOBSERVER_WINDOWS_TIER";
-
     private static string? _repositoryRoot;
 
     /// <summary>The repository (the directory holding MSBuild.Jobserver.sln).</summary>
@@ -51,13 +49,7 @@ public static class WindowsArtifacts
     {
         if (Wine.Missing() is { } missing)
         {
-            var message = "The Windows tier cannot run here: " + missing + ".";
-            if (Environment.GetEnvironmentVariable(TierVariable) == "required")
-            {
-                Assert.Fail(message);
-            }
-
-            Assert.Inconclusive(message);
+            Prerequisite.Missing("the Windows tier cannot run here: " + missing);
         }
 
         Directory.CreateDirectory(WorkDirectory);

@@ -23,7 +23,7 @@ internal static class Wine
         {
             if (!File.Exists(file))
             {
-                return file + " is missing (bash build/ci/windows.sh installs it)";
+                return file + " is missing (build/ci/windows.sh installs it)";
             }
         }
 
