@@ -49,7 +49,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         var tool = settings.Enabled ? FindTool(settings) : null;
         if (tool is not null && IsQuery(settings))
         {
-            JobserverLog.Message(Log, MessageImportance.Low, DiagnosticCode.QueryRunsAtOnce,
+            JobserverLog.Message(Log, MessageImportance.Normal, DiagnosticCode.QueryRunsAtOnce,
                 $"'{Command}' only asks {tool.Name} (a query): it runs at once, without a jobserver token and without the build's pool. Set JobserverQuery=\"false\" on this Exec if it runs jobs.");
             tool = null;
         }
