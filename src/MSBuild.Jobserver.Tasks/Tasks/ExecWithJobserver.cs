@@ -8,7 +8,6 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Node;
 using MSBuild.Jobserver.Tasks.ToolOutput;
 using Microsoft.Build.Framework;
