@@ -52,7 +52,7 @@ internal sealed class ProjectJobserverSettings
     /// <summary>JobserverEnabled.</summary>
     public bool Enabled { get; init; } = true;
 
-    /// <summary>The resolved pool size asked for (JobserverSlots, else the node count).</summary>
+    /// <summary>The resolved pool size asked for (JobserverSlots, else the node count; 0 for no pool: -m:1).</summary>
     public int Slots { get; init; }
 
     /// <summary>The jobserver-aware programs.</summary>

@@ -59,6 +59,7 @@ internal static class DiagnosticCode
     public const string JoinedInherited = "JOBS0031";
     public const string InheritedDisabled = "JOBS0032";
     public const string PoolCreated = "JOBS0033";
+    public const string QueryRunsAtOnce = "JOBS0090";
 
     // Tool output about jobservers, re-logged with a code and the tool's own text.
     public const string ToolFailedToConnect = "JOBS0101";

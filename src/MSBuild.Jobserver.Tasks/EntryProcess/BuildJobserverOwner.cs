@@ -68,12 +68,12 @@ internal sealed class BuildJobserverOwner : IDisposable
         var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
-            return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName, blame);
+            return Join(log, auth, identity, inherited.Jobs ?? Math.Max(1, requestedSlots), inherited.VariableName, blame);
         }
 
-        if (requestedSlots <= 1)
+        if (requestedSlots == ConfigureJobserver.NoPool)
         {
-            return new BuildJobserverOwner(BuildJobserverHandle.None("JobserverSlots is 1: tools run with their own defaults, as under make -j1.", inherited.Rejected), null);
+            return new BuildJobserverOwner(BuildJobserverHandle.None("The build runs on one node (-m:1) and JobserverSlots is empty: tools run with their own defaults, as under make -j1.", inherited.Rejected), null);
         }
 
         try

@@ -11,30 +11,44 @@ using Microsoft.Build.Utilities;
 namespace MSBuild.Jobserver.Tasks.Node;
 
 /// <summary>
-/// Takes a token for a task: a free one at once; otherwise it yields the node while it waits (so MSBuild can run
-/// other work there, the rendezvous of other nodes included), wakes on cancel, and says so when the wait was long.
+/// Takes a token for a task: a free one at once; otherwise it waits (yielded, so MSBuild can run other work on the
+/// node, the rendezvous of other nodes included), wakes on cancel, and says so when the wait was long.
 /// </summary>
 /// <remarks>
-/// The token is taken only once the node is back. Reacquire can take long: MSBuild resumes no request while the
-/// yielded ones (tools running, other waiters) are at its limit (-m plus one or two). A waiter that held a token
-/// through that wait kept a slot idle for as long as a whole cargo build took elsewhere; now it only watches for a
-/// free token while yielded, reacquires, takes one if it is still there, and waits again if not.
+/// A token is never held while a task waits to get its node back: MSBuild resumes a reacquiring request only on its
+/// own node, and only when nothing executes there (a Csc, which never yields, can keep it out for seconds), so a
+/// token taken before Reacquire would stand idle that long. A tool run (<see cref="ToolRun"/>) therefore waits, takes
+/// the token and runs its tool all while yielded; AcquireJobToken, which hands the token to its project, yields only
+/// around each wait and takes a token once the node is back, waiting again if it was taken meanwhile.
 /// </remarks>
 internal static class TokenWaiter
 {
     /// <summary>
-    /// The held token, or null when the wait was cancelled or timed out (a timeout is logged as an error).
+    /// For a task that keeps the token after it returns: the held token, taken with the node held, or null when the
+    /// wait was cancelled or timed out (a timeout is logged as an error).
     /// </summary>
     public static HeldToken? Acquire(IBuildEngine engine, TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
-        string tool, CancellationToken cancellationToken, TimeSpan? timeout = null)
+        string tool, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        Take(engine as IBuildEngine3, log, node, settings, tool, cancellationToken, timeout);
+
+    /// <summary>
+    /// For a task that has yielded its node already: waits and takes the token without touching the node. Null when
+    /// the wait was cancelled.
+    /// </summary>
+    public static HeldToken? AcquireWhileYielded(TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
+        string tool, CancellationToken cancellationToken) =>
+        Take(null, log, node, settings, tool, cancellationToken, null);
+
+    // Yields around each wait when yieldEach is given (the caller holds its node), not at all otherwise.
+    private static HeldToken? Take(IBuildEngine3? yieldEach, TaskLoggingHelper log, NodeJobserver node, ProjectJobserverSettings settings,
+        string tool, CancellationToken cancellationToken, TimeSpan? timeout)
     {
         var requested = LedgerJournal.NowMs;
         var deadline = timeout is { } t && t != Timeout.InfiniteTimeSpan ? Stopwatch.StartNew() : null;
         var held = node.TryAcquire(settings.ProjectName, tool);
         while (held is null)
         {
-            var engine3 = engine as IBuildEngine3;
-            engine3?.Yield();
+            yieldEach?.Yield();
             try
             {
                 node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline));
@@ -51,7 +65,7 @@ internal static class TokenWaiter
             }
             finally
             {
-                engine3?.Reacquire();
+                yieldEach?.Reacquire();
             }
 
             held = node.TryAcquire(settings.ProjectName, tool, requested);

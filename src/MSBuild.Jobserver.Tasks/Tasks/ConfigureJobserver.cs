@@ -18,6 +18,9 @@ public sealed class ConfigureJobserver : Task
     /// <summary>The largest pool accepted; far beyond any machine, small enough to fit a pipe's buffer.</summary>
     public const int MaxSlots = 4096;
 
+    /// <summary>The resolved size that asks for no pool: -m:1 with JobserverSlots left empty.</summary>
+    public const int NoPool = 0;
+
     /// <summary>JobserverEnabled: false turns the package off for this project.</summary>
     public string Enabled { get; set; } = "true";
 
@@ -36,7 +39,7 @@ public sealed class ConfigureJobserver : Task
     /// <summary>Seconds of waiting for a token after which a message says so.</summary>
     public string LongWaitSeconds { get; set; } = "";
 
-    /// <summary>The pool size this project asks for.</summary>
+    /// <summary>The pool size this project asks for; <see cref="NoPool"/> for none.</summary>
     [Output]
     public int ResolvedSlots { get; private set; }
 
@@ -66,8 +69,10 @@ public sealed class ConfigureJobserver : Task
         var text = Slots.Trim();
         if (text.Length == 0)
         {
+            // One node builds one project at a time: its tool keeps its own -j (no pool), as make -j1 leaves a
+            // recipe's own tools alone. JobserverSlots=1, written out, is a pool of one: one job at a time.
             slots = int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
-                ? Math.Min(nodes, MaxSlots)
+                ? (nodes == 1 ? NoPool : Math.Min(nodes, MaxSlots))
                 : Environment.ProcessorCount;
             return true;
         }

@@ -8,7 +8,6 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Node;
 using MSBuild.Jobserver.Tasks.ToolOutput;
 using Microsoft.Build.Framework;
@@ -17,21 +16,18 @@ namespace MSBuild.Jobserver.Tasks;
 
 /// <summary>
 /// MSBuild's Exec, for jobserver clients: when the command runs a program listed in JobserverTool (cargo, rustc,
-/// make ...), it takes one token first (the tool's implicit slot, waiting with the node yielded), hands the
-/// build's pool to the tool in the forms each client reads, and gives the token back however the tool ends.
-/// While such a tool runs the node is yielded (as Csc does), so the tokens, not the MSBuild nodes, decide how many
-/// tools run: the node can start other projects meanwhile and serve the other nodes' rendezvous. The token goes
-/// back as soon as the tool has exited, before the task waits to get its node back. Any other command runs exactly as
-/// Exec runs it, except that it never sees a jobserver the build rejected. Every Exec parameter works.
+/// make ...), the task hands the build's pool to the tool, yields its node, waits for a token and takes it while
+/// yielded, starts and runs the tool still yielded, and gives the token back as soon as the tool has exited, before it
+/// asks for its node again (one <see cref="ToolRun"/> per run owns all of that). So the tokens, not the MSBuild nodes,
+/// decide how many tools run, and a free token never waits for MSBuild to hand a node back. A command that only asks
+/// (a query: <c>rustc --print sysroot</c>, <c>cargo metadata</c>, <c>--version</c>) runs at once, without a token
+/// and without the pool. Any other command runs exactly as Exec runs it, except that it never sees a jobserver the
+/// build rejected. Every Exec parameter works.
 /// </summary>
 public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 {
     private readonly CancellationTokenSource _cancel = new();
-    private JobserverToolSpec? _tool;
-    private ProjectJobserverSettings _settings = ProjectJobserverSettings.Unconfigured;
-    private NodeJobserver? _node;
-    private HeldToken? _hold;
-    private bool _yieldedWhileToolRuns;
+    private ToolRun? _run;
 
     /// <summary>
     /// Whether the command is a jobserver client: empty (the default) decides from JobserverTool, "true" or
@@ -39,82 +35,55 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     /// </summary>
     public string JobserverAware { get; set; } = "";
 
+    /// <summary>
+    /// Whether the command only asks its tool something (runs no job): empty (the default) decides from the built-in
+    /// forms (docs/configuration.md), "true" or "false" overrides that. A query takes no token and gets no pool.
+    /// </summary>
+    public string JobserverQuery { get; set; } = "";
+
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var settings = _settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
-        if (!settings.Enabled)
+        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
+        var tool = settings.Enabled ? FindTool(settings) : null;
+        if (tool is not null && IsQuery(settings))
         {
-            return base.Execute();
+            JobserverLog.Message(Log, MessageImportance.Normal, DiagnosticCode.QueryRunsAtOnce,
+                $"'{Command}' only asks {tool.Name} (a query): it runs at once, without a jobserver token and without the build's pool. Set JobserverQuery=\"false\" on this Exec if it runs jobs.");
+            tool = null;
         }
 
-        var tool = FindTool(settings);
         var node = tool is null ? null : JobserverTaskSupport.TryGetConnectedNode(this, settings);
         if (tool is null || node is null)
         {
             return base.Execute();
         }
 
-        _node = node;
-        _hold = TokenWaiter.Acquire(BuildEngine, Log, node, settings, tool.Name, _cancel.Token);
-        if (_hold is null)
-        {
-            return false;
-        }
-
+        // The run yields around the tool itself (from the wait for its token to the token's return); ToolTask's own
+        // yield would nest inside it.
+        YieldDuringToolExecution = false;
+        _run = new ToolRun(this, node, settings, tool, _cancel.Token);
         try
         {
-            _tool = tool;
-
-            // This task yields around the tool itself (ProcessStarted, ExecuteTool), so that the token can go back
-            // before the node is reacquired; ToolTask's own yield would come on top of it.
-            YieldDuringToolExecution = false;
             return base.Execute();
+        }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        {
+            // Cancelled while it waited for a token: the tool never started, and MSBuild is stopping the build.
+            return false;
         }
         finally
         {
-            // Usually given back already, as the tool exited (ExecuteTool); reported here, with the node back.
-            _hold.Dispose();
-            JobserverTaskSupport.ReportRelease(this, node, _hold);
+            _run.Dispose();
+            _run = null;
         }
     }
 
-    /// <summary>
-    /// Once the tool has started (its environment and directory are fixed by then): stops sharing the lease with later
-    /// children, and yields the node while the tool runs.
-    /// </summary>
+    /// <summary>The tool has started (its environment and directory are fixed): later children no longer share its lease.</summary>
     protected override void ProcessStarted()
     {
         base.ProcessStarted();
-        _hold?.ShareWithTool(false);
-        if (_hold is not null && BuildEngine is IBuildEngine3 engine3)
-        {
-            engine3.Yield();
-            _yieldedWhileToolRuns = true;
-        }
-    }
-
-    /// <summary>
-    /// Runs the tool, which shares its token's lease (so the token counts as held while any process of the tool lives,
-    /// even if this node dies); the token goes back as soon as the tool has exited, before the node is reacquired.
-    /// </summary>
-    protected override int ExecuteTool(string pathToTool, string responseFileCommands, string commandLineCommands)
-    {
-        _hold?.ShareWithTool(true);
-        try
-        {
-            return base.ExecuteTool(pathToTool, responseFileCommands, commandLineCommands);
-        }
-        finally
-        {
-            _hold?.ShareWithTool(false);
-            _hold?.Dispose();
-            if (_yieldedWhileToolRuns)
-            {
-                _yieldedWhileToolRuns = false;
-                ((IBuildEngine3)BuildEngine).Reacquire();
-            }
-        }
+        _run?.ToolStarted();
     }
 
     /// <inheritdoc/>
@@ -125,9 +94,9 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     }
 
     /// <summary>
-    /// Quotes the script's path for sh (any TMPDIR works), hands a listed tool the pool (only the jobserver words of its
-    /// variables change, descriptors opened by its own shell), and keeps a jobserver the build did not validate away
-    /// from every other command.
+    /// Quotes the script's path for sh (any TMPDIR works); for a listed tool, hands it the pool and waits for its token
+    /// with the node yielded (the last hook before the start, on every MSBuild since 17.7); keeps a jobserver the build
+    /// did not validate away from every other command, and every jobserver away from a query.
     /// </summary>
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
@@ -140,51 +109,20 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             startInfo.Arguments = quoted;
         }
 
+        // Touching the environment copies it now, while the node is held and this project's environment is the process's.
         startInfo.Environment.Remove(ProjectJobserverSettings.VariableName);
-        string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
-
-        // Opening the descriptors in front of Exec's script, in its own shell, keeps them out of every other child.
-        var usesShell = unix && ExecShellArguments.IsShellForm(startInfo.Arguments);
-        IDictionary<string, string?> variables;
-        if (_tool is not null && _node is not null)
+        if (_run is not null)
         {
-            var (form, problem) = ToolClients.Resolve(_tool, Command ?? "", GetWorkingDirectory() ?? Directory.GetCurrentDirectory(), Variable("PATH"));
-            var handover = ChildEnvironment.ForTool(_node.Handle, form, Command ?? "", usesShell, Variable);
-            if (problem is { } p)
-            {
-                handover.Problems.Add(p);
-            }
-
-            foreach (var (code, message) in handover.Problems)
-            {
-                JobserverLog.WarningOnce(Log, _node.Handle.Nonce, code, message);
-            }
-
-            variables = handover.Variables;
-            if (handover.ShellLine is { } line)
-            {
-                startInfo.Arguments = ExecShellArguments.Prepend(startInfo.Arguments, line);
-            }
-        }
-        else if (_settings.Enabled)
-        {
-            variables = EnvironmentForPlainCommand(Variable);
-        }
-        else
-        {
+            // Opening the descriptors in front of Exec's script, in its own shell, keeps them out of every other child.
+            _run.Start(startInfo, Command ?? "", unix && ExecShellArguments.IsShellForm(startInfo.Arguments));
             return startInfo;
         }
 
-        foreach (var pair in variables)
+        var settings = ProjectJobserverSettings.Current() ?? ProjectJobserverSettings.Unconfigured;
+        if (settings.Enabled)
         {
-            if (pair.Value is null)
-            {
-                startInfo.Environment.Remove(pair.Key);
-            }
-            else
-            {
-                startInfo.Environment[pair.Key] = pair.Value;
-            }
+            string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
+            ToolRun.SetVariables(startInfo, EnvironmentForPlainCommand(settings, Variable, IsQuery(settings)));
         }
 
         return startInfo;
@@ -233,17 +171,40 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         return listed;
     }
 
+    private bool IsQuery(ProjectJobserverSettings settings)
+    {
+        var query = JobserverQuery.Trim();
+        if (query.Length > 0)
+        {
+            return string.Equals(query, "true", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var aware = JobserverAware.Trim();
+        if (string.Equals(aware, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var forced = string.Equals(aware, "true", StringComparison.OrdinalIgnoreCase);
+        return QueryCommands.IsQuery(Command ?? "", program => forced || settings.FindTool(program) is not null);
+    }
+
     // A command without the pool. Each variable keeps its value as stock Exec would, unless it names a jobserver other
     // than the build's: the build's own (JobserverAdvertiseToAllTools put it there), or the inherited one the entry
-    // process validated and joined (descriptors only where they are make's).
-    private IDictionary<string, string?> EnvironmentForPlainCommand(Func<string, string?> environment)
+    // process validated and joined (descriptors only where they are make's). A query keeps none.
+    private IDictionary<string, string?> EnvironmentForPlainCommand(ProjectJobserverSettings settings, Func<string, string?> environment, bool query)
     {
         if (MakeFlags.FirstAdvertising(environment) is null)
         {
             return new Dictionary<string, string?>();
         }
 
-        var node = JobserverTaskSupport.TryGetNode(this, _settings, "The inherited jobserver is hidden from this command.");
+        if (query)
+        {
+            return ChildEnvironment.ForPlainCommand(environment, _ => false);
+        }
+
+        var node = JobserverTaskSupport.TryGetNode(this, settings, "The inherited jobserver is hidden from this command.");
         var handle = node?.Handle;
         bool IsBuildsPool(JobserverAuth auth) => handle is not null && handle.Mode != BuildJobserverMode.None && auth.Kind switch
         {

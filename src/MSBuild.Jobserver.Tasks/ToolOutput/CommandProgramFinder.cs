@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 
 namespace MSBuild.Jobserver.Tasks.ToolOutput;
@@ -18,12 +19,36 @@ internal static class CommandProgramFinder
     };
 
     /// <summary>The bare program names (no directory, no .exe/.cmd/.bat) of every simple command.</summary>
-    public static IReadOnlyList<string> Programs(string command) => Find(command, includeWrappers: false);
+    public static IReadOnlyList<string> Programs(string command) => Commands(command).Select(c => c.Program).ToList();
+
+    /// <summary>Every simple command: its program, as <see cref="Programs"/> names it, and the words after it (quotes removed).</summary>
+    public static IReadOnlyList<SimpleCommand> Commands(string command)
+    {
+        var commands = new List<SimpleCommand>();
+        List<string>? arguments = null;
+        foreach (var (word, isOperator) in Words(command))
+        {
+            if (isOperator)
+            {
+                arguments = null;
+            }
+            else if (arguments is not null)
+            {
+                arguments.Add(word);
+            }
+            else if (!IsAssignment(word) && !word.StartsWith("-", StringComparison.Ordinal)
+                && BareName(word) is { Length: > 0 } name && !Wrappers.Contains(name))
+            {
+                arguments = new List<string>();
+                commands.Add(new SimpleCommand(name, arguments));
+            }
+        }
+
+        return commands;
+    }
 
     /// <summary>Like <see cref="Programs"/>, with the wrappers (sudo, env, time ...) in front of them included.</summary>
-    public static IReadOnlyList<string> AllPrograms(string command) => Find(command, includeWrappers: true);
-
-    private static List<string> Find(string command, bool includeWrappers)
+    public static IReadOnlyList<string> AllPrograms(string command)
     {
         var programs = new List<string>();
         var atCommandStart = true;
@@ -43,11 +68,7 @@ internal static class CommandProgramFinder
             var name = BareName(word);
             if (Wrappers.Contains(name))
             {
-                if (includeWrappers)
-                {
-                    programs.Add(name);
-                }
-
+                programs.Add(name);
                 continue;
             }
 
@@ -137,3 +158,6 @@ internal static class CommandProgramFinder
         }
     }
 }
+
+/// <summary>One simple command of a command line: the program it runs and the words after it.</summary>
+internal sealed record SimpleCommand(string Program, IReadOnlyList<string> Arguments);
