@@ -45,6 +45,7 @@ internal static class DiagnosticCode
     public const string PoolPathNotAdvertisable = "JOBS0040";
     public const string UserDirectoryNotPrivate = "JOBS0041";
     public const string TokenReturnFailed = "JOBS0042";
+    public const string TokensSurplus = "JOBS0043";
 
     // Handing the pool to a tool: a form that cannot reach its client.
     public const string PoolNotAdvertisable = "JOBS0050";

@@ -4,6 +4,7 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -163,6 +164,18 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
     public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
-    /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
-    public void Dispose() => _pool?.Close();
+    /// <summary>
+    /// Drains, counts and closes what this build created, under the ledger's lock (rule 5 of TokenLedger: no node's
+    /// refill counts at the same time); its directory goes with it (see PoolDirectory).
+    /// </summary>
+    public void Dispose()
+    {
+        if (_pool is null)
+        {
+            return;
+        }
+
+        LedgerLock.Wait(PoolDirectory.Open(_pool.Directory), shared: false, out var ledgerLock);
+        _pool.Close(ledgerLock);
+    }
 }

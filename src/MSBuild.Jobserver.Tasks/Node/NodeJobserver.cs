@@ -108,7 +108,8 @@ internal sealed class NodeJobserver : IDisposable
     public static NodeJobserver? Existing(IBuildEngine engine) =>
         (engine as IBuildEngine4)?.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) as NodeJobserver;
 
-    private static JobserverClient Open(string path, PipeIdentity? identity) =>
+    /// <summary>Connects to the build's pool at <paramref name="path"/> (a semaphore's name on Windows), checking its identity.</summary>
+    internal static JobserverClient Open(string path, PipeIdentity? identity) =>
         PoolPlatform.IsWindows
             ? JobserverClient.Connect(JobserverAuth.Semaphore(path))
             : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(

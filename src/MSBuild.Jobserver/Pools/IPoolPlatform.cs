@@ -41,8 +41,8 @@ internal interface IPoolPlatform
     /// <summary>Only for pool directories of earlier versions, named after their owner's process id.</summary>
     bool IsProcessAlive(int pid);
 
-    /// <summary>See <see cref="FileLock.TryAcquire"/>.</summary>
-    LockAttempt TryLock(string path, bool create, out FileLock? held);
+    /// <summary>See <see cref="FileLock.TryAcquire"/> and <see cref="FileLock.TryAcquireShared"/>.</summary>
+    LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held);
 
     /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
     JobTokenPool CreatePool(int tokens, PoolDirectory directory);

@@ -104,7 +104,7 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public bool IsProcessAlive(int pid) => PosixCalls.IsProcessAlive(pid);
 
-    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;
         var fd = PosixCalls.TryOpenLockFile(path, create, out var errno);
@@ -116,10 +116,18 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
                 : throw PosixCalls.Failure("open the lock file " + path, errno);
         }
 
-        if (!fd.Use(PosixCalls.TryLockExclusive))
+        try
+        {
+            if (!fd.Use(n => PosixCalls.TryLock(n, shared)))
+            {
+                fd.Dispose();
+                return LockAttempt.Held;
+            }
+        }
+        catch
         {
             fd.Dispose();
-            return LockAttempt.Held;
+            throw;
         }
 
         held = new PosixFileLock(fd);

@@ -104,12 +104,16 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         }
     }
 
-    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;
         try
         {
-            var stream = new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Delete);
+            // Shared holders read and let others read; an exclusive holder writes and lets no one read or write: each
+            // kind's open fails while the other kind has the file open.
+            var stream = shared
+                ? new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete)
+                : new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Delete);
             held = new WindowsFileLock(stream);
             return LockAttempt.Acquired;
         }
