@@ -160,6 +160,25 @@ public sealed class LedgerHardeningTests
     }
 
     [TestMethod]
+    public void DescriptorsTheBuildInheritedAreNeverHandedToATool()
+    {
+        // A make recipe `( flock 9; dotnet build ) 9>lock` (and an 8 for good measure): the build's process inherits 8 and
+        // 9, and so would every Exec's shell. The pool must be opened on other numbers, or the inner commands' lock
+        // descriptor becomes the pool (and a token is written into the lock file). The old choice looked only at the
+        // command's text, and gave 8,9.
+        var lockFile = Path.Combine(_parent, "lock");
+        var script = $"exec dotnet '{TestSupport.ProbeDll}' free-pair 'cargo build' 9>'{lockFile}' 8>>'{lockFile}'";
+        var result = TestSupport.Run("/bin/sh", new[] { "-c", script });
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        var pair = result.Stdout.Trim();
+        TestContext.WriteLine("with 8 and 9 inherited: " + pair);
+        Assert.AreEqual("6,7", pair, "the pair skips the inherited 8 and 9 (and the .NET runtime's own descriptors are close-on-exec)");
+
+        var plain = TestSupport.Run("dotnet", new[] { TestSupport.ProbeDll, "free-pair", "( flock 9; make ) 9>lock" });
+        Assert.AreEqual("7,8", plain.Stdout.Trim(), "with nothing inherited, only the numbers the command names are skipped");
+    }
+
+    [TestMethod]
     public void AnUnreadableDirectoryOnTheCommandLineNamesNoProjectAndThrowsNothing()
     {
         // `dotnet build -o DIR` with DIR unreadable: the rendezvous's entry-project lookup threw (MSB4018) and the build

@@ -41,6 +41,12 @@ internal interface IPoolPlatform
     /// <summary>Only for pool directories of earlier versions, named after their owner's process id.</summary>
     bool IsProcessAlive(int pid);
 
+    /// <summary>
+    /// True when this process has <paramref name="descriptor"/> open without close-on-exec, so a process it starts (a
+    /// tool's shell) inherits it: something the build's own parent left open (a make recipe's <c>9&gt;lock</c>).
+    /// </summary>
+    bool PassesToChildren(int descriptor);
+
     /// <summary>See <see cref="FileLock.TryAcquire"/> and <see cref="FileLock.TryAcquireShared"/>.</summary>
     LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held);
 

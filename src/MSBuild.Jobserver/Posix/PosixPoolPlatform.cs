@@ -104,6 +104,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public bool IsProcessAlive(int pid) => PosixCalls.IsProcessAlive(pid);
 
+    public bool PassesToChildren(int descriptor) => PosixCalls.GetDescriptorFlags(descriptor, out _) is var flags && flags >= 0 && (flags & 1) == 0;
+
     public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;

@@ -104,6 +104,9 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         }
     }
 
+    // Tools are told a semaphore's name, never descriptor numbers.
+    public bool PassesToChildren(int descriptor) => false;
+
     public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;
