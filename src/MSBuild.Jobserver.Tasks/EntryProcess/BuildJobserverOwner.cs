@@ -148,15 +148,28 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         foreach (var note in pool.LocationNotes)
         {
-            if (note.Problem == PoolLocationProblem.UserDirectoryNotPrivate)
+            switch (note.Problem)
             {
-                JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
-                    $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
-            }
-            else
-            {
-                JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
-                    $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
+                case PoolLocationProblem.UserDirectoryNotPrivate:
+                    JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
+                        $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
+                    break;
+                case PoolLocationProblem.RelativeParent:
+                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryRelative,
+                        $"The temporary directory '{note.Parent}' {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Set TMPDIR to an absolute path.", blame);
+                    break;
+                case PoolLocationProblem.ParentNotTrusted:
+                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryNotTrusted,
+                        $"The directory {note.Parent} {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Point TMPDIR at a directory of your own (or one with the sticky bit, as /tmp has).", blame);
+                    break;
+                case PoolLocationProblem.LocksUnsupported:
+                    JobserverLog.Warning(log, DiagnosticCode.LocksUnsupported,
+                        $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {pool.Directory}. Point TMPDIR at a local file system.", blame);
+                    break;
+                default:
+                    JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
+                        $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
+                    break;
             }
         }
     }

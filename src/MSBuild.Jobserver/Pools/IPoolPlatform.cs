@@ -23,6 +23,12 @@ internal interface IPoolPlatform
     /// <summary>Null when tools can be told <paramref name="path"/> (in MAKEFLAGS); otherwise why not.</summary>
     string? AdvertiseProblem(string path);
 
+    /// <summary>
+    /// Null when a pool may be made in <paramref name="path"/>; otherwise why not: a relative path (each node would
+    /// resolve it against its own working directory), or a directory another user could replace things in.
+    /// </summary>
+    (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path);
+
     /// <summary>Creates a directory only this user can enter; false when it exists; throws <see cref="JobserverException"/> otherwise.</summary>
     bool TryCreatePrivateDirectory(string path);
 

@@ -82,6 +82,9 @@ internal static unsafe class PosixCalls
     internal static bool TryLstat(string path, out FileStatus status, out Errno errno) =>
         Convert(Retry(() => { var r = Syscall.lstat(path, out var s); return (r, s); }, out errno), out status);
 
+    internal static bool TryStat(string path, out FileStatus status, out Errno errno) =>
+        Convert(Retry(() => { var r = Syscall.stat(path, out var s); return (r, s); }, out errno), out status);
+
     internal static bool TryFstat(int fd, out FileStatus status, out Errno errno) =>
         Convert(Retry(() => { var r = Syscall.fstat(fd, out var s); return (r, s); }, out errno), out status);
 

@@ -15,6 +15,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 {
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
     private const uint GroupOrOtherAccess = 0x3F; // 0077
+    private const uint GroupOrOtherWrite = 0x12; // 0022
+    private const uint Sticky = 0x200; // 01000
 
     private readonly uint _uid;
 
@@ -51,6 +53,26 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
         var bad = path.FirstOrDefault(c => c <= ' ' || c >= 0x7F || c is '"' or '\'' or '\\' or '`' or '$');
         return bad == default(char) ? null
             : "its path '" + path + "' holds " + (char.IsWhiteSpace(bad) ? "whitespace" : "'" + bad + "'") + ", which a --jobserver-auth=fifo:PATH word cannot carry";
+    }
+
+    public (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path)
+    {
+        if (!Path.IsPathRooted(path))
+        {
+            return (PoolLocationProblem.RelativeParent, "is a relative path, which every MSBuild node would resolve against its own working directory (a project's, or the package's own folder)");
+        }
+
+        // A missing or unreadable parent fails when the directory is made, with its own message.
+        if (!PosixCalls.TryStat(path, out var status, out _))
+        {
+            return null;
+        }
+
+        return status.Uid != _uid && status.Uid != 0
+            ? (PoolLocationProblem.ParentNotTrusted, "belongs to user id " + status.Uid + ", who could replace the jobserver's directory in it")
+            : (status.Permissions & GroupOrOtherWrite) != 0 && (status.Permissions & Sticky) == 0
+            ? (PoolLocationProblem.ParentNotTrusted, "has mode " + System.Convert.ToString(status.Permissions, 8) + ": other users can write in it and, without the sticky bit, rename or remove the jobserver's directory")
+            : null;
     }
 
     public bool TryCreatePrivateDirectory(string path)

@@ -24,6 +24,10 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     // Tools are told the semaphore's name, never a path.
     public string? AdvertiseProblem(string path) => null;
 
+    public (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path) =>
+        Path.IsPathRooted(path) ? null
+            : (PoolLocationProblem.RelativeParent, "is a relative path, which every MSBuild node would resolve against its own working directory");
+
     public bool TryCreatePrivateDirectory(string path)
     {
         try
