@@ -14,8 +14,12 @@ namespace MSBuild.Jobserver.Tasks.Ledger;
 /// </summary>
 internal sealed class Lease : IDisposable
 {
+    // One tool start at a time in this process while its lease is inheritable (see ShareWithChildren).
+    private static readonly SemaphoreSlim StartGate = new(1, 1);
+
     private readonly string _path;
     private FileLock? _lock;
+    private int _sharing;
 
     private Lease(string path, FileLock? fileLock)
     {
@@ -53,8 +57,25 @@ internal sealed class Lease : IDisposable
     /// While true, processes started meanwhile (the tool) hold the lease with this process; see
     /// <see cref="FileLock.ShareWithChildren"/>. Never throws: a lease that cannot be shared turns refilling off.
     /// </summary>
+    /// <remarks>
+    /// Process.Start cannot pass one chosen handle or descriptor (Windows' PROC_THREAD_ATTRIBUTE_HANDLE_LIST is out of
+    /// ToolTask's reach), so the lease is inheritable for the moment its tool starts, and anything else this process
+    /// starts in that moment inherits it too. The package's own tools start one at a time per process (the gate
+    /// below), so no tool holds another's lease; a process MSBuild itself starts then (a worker node) would keep the
+    /// lease for its life: refills wait for it, which never lets more than N run.
+    /// </remarks>
     public void ShareWithChildren(bool share)
     {
+        if (_lock is null)
+        {
+            return;
+        }
+
+        if (share && Interlocked.Exchange(ref _sharing, 1) == 0)
+        {
+            StartGate.Wait();
+        }
+
         try
         {
             _lock?.ShareWithChildren(share);
@@ -63,6 +84,13 @@ internal sealed class Lease : IDisposable
         {
             // The tool's tree may not count as a holder: a refill could mint its token after this process is gone.
             new TokenLedger(Path.GetDirectoryName(_path)!).DisableRefill();
+        }
+        finally
+        {
+            if (!share && Interlocked.Exchange(ref _sharing, 0) == 1)
+            {
+                StartGate.Release();
+            }
         }
     }
 
@@ -73,6 +101,11 @@ internal sealed class Lease : IDisposable
     /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _sharing, 0) == 1)
+        {
+            StartGate.Release();
+        }
+
         var fileLock = Interlocked.Exchange(ref _lock, null);
         if (fileLock is null)
         {
@@ -114,18 +147,27 @@ internal sealed class Lease : IDisposable
         var id = Guid.NewGuid().ToString("N");
         var pending = directory.PendingLeasePath(id);
         FileLock? fileLock;
+        LockAttempt attempt;
         try
         {
-            if (FileLock.TryAcquire(pending, create: true, out fileLock) != LockAttempt.Acquired)
-            {
-                return None;
-            }
+            attempt = FileLock.TryAcquire(pending, create: true, out fileLock);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // No lease can be kept (out of descriptors, say): a count could not see this token, so refilling stops.
-            new TokenLedger(directory.Path).DisableRefill();
-            return None;
+            attempt = LockAttempt.Held;
+            fileLock = null;
+        }
+
+        switch (attempt)
+        {
+            case LockAttempt.Missing:
+                // The build's directory is gone: the build is over, nothing is left to refill.
+                return None;
+            case LockAttempt.Held:
+                // No lease could be made (out of descriptors, access denied; a fresh name is never someone else's): a
+                // count could not see this token, so refilling stops rather than take the lease for held.
+                new TokenLedger(directory.Path).DisableRefill();
+                return None;
         }
 
         var path = directory.LeasePath(id);

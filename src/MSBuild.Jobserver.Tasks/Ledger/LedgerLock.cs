@@ -54,8 +54,8 @@ internal static class LedgerLock
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // The owner removed the directory at the end of the build (a file cannot be created in it any more).
-                return LedgerLockOutcome.Gone;
+                // Cannot be opened, for a reason other than a missing directory (that is Missing): assume the worst.
+                return LedgerLockOutcome.Unavailable;
             }
 
             Thread.Sleep(1);

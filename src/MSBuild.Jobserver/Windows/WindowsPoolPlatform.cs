@@ -128,12 +128,15 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         {
             return LockAttempt.Missing;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException ex) when (IsSharingViolation(ex))
         {
-            // A sharing violation: another process (or another handle of ours) has it open. FileShare.Delete lets its
-            // holder (and a sweep) delete it while it is held; no one else can open it.
+            // Another process (or another handle of ours) has it open. FileShare.Delete lets its holder (and a sweep)
+            // delete it while it is held; no one else can open it.
             return LockAttempt.Held;
         }
+
+        // Anything else (access denied, a full disk, a path too long) is no holder: it goes to the caller as it is, so
+        // that a lease that could not be made is never taken for a held one.
     }
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
@@ -147,6 +150,9 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
 
     public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
         WindowsJobserverClient.AcquireFirst(PoolPlatform.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
+
+    // ERROR_SHARING_VIOLATION and ERROR_LOCK_VIOLATION, in the low word of the HResult .NET gives an IOException.
+    private static bool IsSharingViolation(IOException ex) => (ex.HResult & 0xFFFF) is 32 or 33;
 
     // A semaphore cannot be looked at without taking a count: take one and give it straight back.
     public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline)
