@@ -118,6 +118,34 @@ public sealed class LedgerHardeningTests
     }
 
     [TestMethod]
+    public void AWaitingNodeRecoversTheTokensOfAHelperThatDiedHoldingThem()
+    {
+        // Now that a helper keeps its tool's lease, nobody gives anything back when it dies holding every token: the
+        // node waiting for one must refill the idle pool itself, not wait for ever.
+        const int Size = 2;
+        using var pool = JobTokenPool.Create(Size, _parent);
+        var fifo = pool.Auth.Path!;
+        var got = Path.Combine(_parent, "got");
+        var node = View(pool, Size);
+        var held = node.TryAcquire("daemon", "tool") ?? throw new AssertFailedException("no token for the tool");
+        held.ShareWithTool(true);
+        var helper = $"dd if={fifo} bs=1 count=2 iflag=fullblock status=none >/dev/null; : > {got}; exec sleep 60";
+        using var tool = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", $"( {helper} ) </dev/null >/dev/null 2>&1 & echo $!" }, UseShellExecute = false, RedirectStandardOutput = true })!;
+        held.ShareWithTool(false);
+        var helperPid = int.Parse(tool.StandardOutput.ReadLine()!.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        tool.WaitForExit();
+        held.Dispose();
+        Assert.IsTrue(WaitFor(() => File.Exists(got), TimeSpan.FromSeconds(10)), "the helper never took both tokens");
+        Assert.AreEqual(0, Mono.Unix.Native.Syscall.kill(helperPid, Mono.Unix.Native.Signum.SIGKILL));
+        Assert.IsTrue(WaitFor(() => !Directory.Exists("/proc/" + helperPid), TimeSpan.FromSeconds(10)), "the helper did not die");
+
+        var waiter = View(pool, Size);
+        var refill = waiter.WaitForFreeToken(CancellationToken.None, TimeSpan.FromSeconds(30));
+        Assert.AreEqual(new RefillResult(Size, 0), refill, "the waiter minted the two tokens the dead helper kept");
+        Assert.AreEqual(Size, pool.CountAvailable());
+    }
+
+    [TestMethod]
     public void EverySurplusIsTakenOutByOneRefillAndCounted()
     {
         // A client gave back 7 bytes it never took: the next idle refill takes out all 7 (it took out one per refill).

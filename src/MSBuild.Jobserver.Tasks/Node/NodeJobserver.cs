@@ -123,11 +123,13 @@ internal sealed class NodeJobserver : IDisposable
     /// refills the build's own pool if no lease is held: tokens a tool's helper kept past its tool's end and never gave
     /// back have nobody else to bring them back when every task of the build is waiting.
     /// </summary>
+    /// <returns>What the refills made meanwhile (for JOBS0034).</returns>
     /// <exception cref="TimeoutException">No token seemed free within <paramref name="timeout"/>.</exception>
-    public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null)
+    public RefillResult WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var clients = Clients();
         var waited = Stopwatch.StartNew();
+        var refilled = default(RefillResult);
         while (true)
         {
             var slice = timeout is { } limit ? Min(RefillInterval, limit - waited.Elapsed) : RefillInterval;
@@ -138,12 +140,13 @@ internal sealed class NodeJobserver : IDisposable
 
             if (PoolPlatform.IsWindows ? LooksFreeUnderLease(clients, cancellationToken, slice) : LooksFree(clients, cancellationToken, slice))
             {
-                return;
+                return refilled;
             }
 
             if (Handle.Mode == BuildJobserverMode.Owned)
             {
-                Ledger.RefillIfIdle(_pool!, Handle.Slots);
+                var refill = Ledger.RefillIfIdle(_pool!, Handle.Slots);
+                refilled = new RefillResult(refilled.Recovered + refill.Recovered, refilled.Removed + refill.Removed);
             }
         }
     }

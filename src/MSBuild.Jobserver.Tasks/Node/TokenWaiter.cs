@@ -37,7 +37,7 @@ internal static class TokenWaiter
             engine3?.Yield();
             try
             {
-                node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline));
+                JobserverTaskSupport.ReportRefill(log, node, node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline)));
             }
             catch (OperationCanceledException)
             {
