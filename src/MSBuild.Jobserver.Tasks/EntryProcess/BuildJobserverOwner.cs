@@ -166,6 +166,12 @@ internal sealed class BuildJobserverOwner : IDisposable
                     JobserverLog.Warning(log, DiagnosticCode.LocksUnsupported,
                         $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {pool.Directory}. Point TMPDIR at a local file system.", blame);
                     break;
+                case PoolLocationProblem.SharedParent:
+                    // A lease file another user deleted would make a held token look lost: never mint on that.
+                    new TokenLedger(pool.Directory).DisableRefill();
+                    JobserverLog.Warning(log, DiagnosticCode.SharedTemporaryDirectory,
+                        $"The jobserver's directory {pool.Directory} is in {note.Parent}, which {note.Detail}. Tokens kept by tools that die are not recovered in this build (another user could delete its lease files). Set TEMP to a folder of your own (the default, in your profile).", blame);
+                    break;
                 default:
                     JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
                         $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");

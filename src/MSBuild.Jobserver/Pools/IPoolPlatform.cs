@@ -29,6 +29,13 @@ internal interface IPoolPlatform
     /// </summary>
     (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path);
 
+    /// <summary>
+    /// Null when only this user can delete what a pool keeps in <paramref name="path"/>; otherwise why not. The pool is
+    /// made there anyway (there is no other place), and refilling is turned off: a lease someone else deleted would
+    /// look like a lost token.
+    /// </summary>
+    string? SharedParentProblem(string path);
+
     /// <summary>Creates a directory only this user can enter; false when it exists; throws <see cref="JobserverException"/> otherwise.</summary>
     bool TryCreatePrivateDirectory(string path);
 

@@ -79,6 +79,11 @@ internal sealed class PoolDirectory : IDisposable
                 continue;
             }
 
+            if (platform.SharedParentProblem(candidate) is { } shared)
+            {
+                notes.Add(new PoolLocationNote(PoolLocationProblem.SharedParent, candidate, shared));
+            }
+
             try
             {
                 return CreateIn(platform, candidate, notes);

@@ -17,6 +17,9 @@ internal enum PoolLocationProblem
 
     /// <summary>The parent's file system cannot lock files (flock fails: ENOSYS, ENOLCK); a later candidate was used.</summary>
     LocksUnsupported,
+
+    /// <summary>The parent is used, but others may delete files in it (Windows: a TEMP outside the user's profile), so refilling is off.</summary>
+    SharedParent,
 }
 
 /// <summary>One reason the pool's directory is not in the usual place, for the tasks to report with a code.</summary>

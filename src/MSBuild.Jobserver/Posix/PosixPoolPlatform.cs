@@ -75,6 +75,9 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
             : null;
     }
 
+    // A parent others could write in is never used (UnsafeParent); the directories made in it are 0700.
+    public string? SharedParentProblem(string path) => null;
+
     public bool TryCreatePrivateDirectory(string path)
     {
         // Decided by mkdir's result and what is there now, not by errno alone: in some hosts errno reads back as 0.

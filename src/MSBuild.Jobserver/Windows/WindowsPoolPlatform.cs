@@ -28,6 +28,15 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         Path.IsPathRooted(path) ? null
             : (PoolLocationProblem.RelativeParent, "is a relative path, which every MSBuild node would resolve against its own working directory");
 
+    // The user's own TEMP lies in the profile, which only the user (and administrators) may write; a TEMP elsewhere
+    // (C:\Temp) usually lets every user create and delete there, and the directories made in it get its permissions.
+    public string? SharedParentProblem(string path)
+    {
+        var profile = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile).TrimEnd('\\', '/');
+        return profile.Length > 0 && (path + "\\").StartsWith(profile + "\\", StringComparison.OrdinalIgnoreCase) ? null
+            : "is outside your user profile (" + profile + "), where other users may be allowed to delete files";
+    }
+
     public bool TryCreatePrivateDirectory(string path)
     {
         try
