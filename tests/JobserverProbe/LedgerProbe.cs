@@ -57,7 +57,7 @@ internal static class LedgerProbe
         return 0;
     }
 
-    private static NodeJobserver Connect(string directory, string identity, int size)
+    internal static NodeJobserver Connect(string directory, string identity, int size)
     {
         var node = NodeJobserver.ForHandle(new BuildJobserverHandle
         {
@@ -70,7 +70,7 @@ internal static class LedgerProbe
         return node.TryConnect(out var problem) ? node : throw new InvalidOperationException(problem);
     }
 
-    private static HeldToken TakeOne(NodeJobserver node, string tool)
+    internal static HeldToken TakeOne(NodeJobserver node, string tool)
     {
         while (true)
         {
@@ -91,7 +91,7 @@ internal static class LedgerProbe
     }
 
     // Every process marks its arrival, then spins until all have: they leave within microseconds of each other.
-    private static void Meet(string barrier, string name, int index, int count)
+    internal static void Meet(string barrier, string name, int index, int count)
     {
         File.WriteAllText(Path.Combine(barrier, name + "." + index), "");
         var spin = new SpinWait();

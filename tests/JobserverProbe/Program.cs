@@ -16,6 +16,10 @@ using MSBuild.Jobserver.Protocol;
 //                                                        prints recovered=<n> removed=<n> (the refills it did)
 //   probe hold-tool <dir> <dev:ino> <size> <program> [args]  as a node: take a token, start the program sharing its lease,
 //                                                        print STARTED <pid>, then hold it until killed
+//   probe free-pair <command>                           prints the descriptor pair Exec would open the pool on for <command>
+//   probe chaos <dir> <dev:ino> <size> <rounds> <barrier dir> <index> <count> <seed> <log dir>
+//                                                        as a node: random holds, extras, killed tools, outliving helpers
+//                                                        and over-returns; prints lost=<n> over=<n> problems=<n>
 return args[0] switch
 {
     "inherited" => Inherited(int.Parse(args[1], CultureInfo.InvariantCulture)),
@@ -26,6 +30,9 @@ return args[0] switch
     "create-pools" => CreatePools(args[1], int.Parse(args[2], CultureInfo.InvariantCulture)),
     "give-back" => LedgerProbe.GiveBack(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5], int.Parse(args[6], CultureInfo.InvariantCulture), int.Parse(args[7], CultureInfo.InvariantCulture)),
     "hold-tool" => LedgerProbe.HoldTool(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Skip(5).ToArray()),
+    "free-pair" => FreePair(args[1]),
+    "chaos" => ChaosProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5],
+        int.Parse(args[6], CultureInfo.InvariantCulture), int.Parse(args[7], CultureInfo.InvariantCulture), int.Parse(args[8], CultureInfo.InvariantCulture), args[9]),
     _ => 2,
 };
 
@@ -143,6 +150,12 @@ static int Platform()
             Console.WriteLine(what + " " + e.Reason + " " + e.Message);
         }
     }
+}
+
+static int FreePair(string command)
+{
+    Console.WriteLine(MSBuild.Jobserver.Tasks.ToolOutput.CommandDescriptors.FreePair(command) is { } pair ? pair.Read + "," + pair.Write : "none");
+    return 0;
 }
 
 static int ListDescriptors()

@@ -151,6 +151,17 @@ public sealed class ValidationTests
     }
 
     [TestMethod]
+    [DataRow("640")]
+    [DataRow("604")]
+    [DataRow("644")]
+    public void RejectsAFifoOthersCanRead(string mode)
+    {
+        // Issue 19: a FIFO other users can read lets them take the build's tokens (make 4.4 makes its own 0600).
+        var fifo = MakeFifo("readable-" + mode, mode);
+        Expect(JobserverValidator.Validate(JobserverAuth.Fifo(fifo)), JobserverRejection.FifoNotPrivate, mode, "chmod go-r");
+    }
+
+    [TestMethod]
     public void RejectsAFifoOfAnotherUser()
     {
         if (Syscall.getuid() != 0)

@@ -77,7 +77,7 @@ internal static class ChildEnvironment
         else if (usesShell)
         {
             handover.Problems.Add((DiagnosticCode.PoolNotAdvertisable,
-                "This command names every descriptor from 3 to 9, so its shell cannot open the build's pool on free ones: its tools get the pool only as fifo:PATH in CARGO_MAKEFLAGS (cargo and rustc 1.74+) and for ninja; make and older cargo/rustc run their own -j beside the pool. Use fewer numbered redirections in the command, or move them into a script."));
+                "This command names, or its shell inherits from the build, every descriptor from 3 to 9, so its shell cannot open the build's pool on free ones: its tools get the pool only as fifo:PATH in CARGO_MAKEFLAGS (cargo and rustc 1.74+) and for ninja; make and older cargo/rustc run their own -j beside the pool. Use fewer numbered redirections in the command, or move them into a script."));
         }
 
         var makeflags = form switch

@@ -50,7 +50,7 @@ internal static class ToolClients
                 $"{file} is ninja {version}, which is not a jobserver client (1.13 is the first): its jobs run beside the build's pool, as many as it likes. Install ninja 1.13 or later (pip install ninja), or cap it with -j."));
         }
 
-        if (MakeNames.Contains(Path.GetFileNameWithoutExtension(file), StringComparer.OrdinalIgnoreCase) && version is not null && version < new Version(4, 4))
+        if (MakeNames.Contains(NameWithoutExtension(file), StringComparer.OrdinalIgnoreCase) && version is not null && version < new Version(4, 4))
         {
             return (MakeflagsForm.Descriptors, (DiagnosticCode.ToolCannotReadFifo,
                 $"{file} is GNU make {version}, which cannot read the fifo: form (4.4 is the first), so it is handed the descriptor form instead. Remove MakeflagsForm=\"fifo\" from its JobserverTool item, or install GNU make 4.4 or later."));
@@ -111,8 +111,18 @@ internal static class ToolClients
     }
 
     private static bool IsNinja(string program) =>
-        string.Equals(Path.GetFileNameWithoutExtension(program), "ninja", StringComparison.OrdinalIgnoreCase)
-        || Path.GetFileName(program).StartsWith("ninja-", StringComparison.OrdinalIgnoreCase);
+        string.Equals(NameWithoutExtension(program), "ninja", StringComparison.OrdinalIgnoreCase)
+        || FileName(program).StartsWith("ninja-", StringComparison.OrdinalIgnoreCase);
+
+    // Not Path's: on .NET Framework they throw for a name holding '|', '<', '>' or '"' (a CMakeCache.txt may say anything).
+    private static string FileName(string path) => path.Substring(path.LastIndexOfAny(new[] { '/', '\\' }) + 1);
+
+    private static string NameWithoutExtension(string path)
+    {
+        var name = FileName(path);
+        var dot = name.LastIndexOf('.');
+        return dot > 0 ? name.Substring(0, dot) : name;
+    }
 
     private static string? Locate(string program, string? path)
     {

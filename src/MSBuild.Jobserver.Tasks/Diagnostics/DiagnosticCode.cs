@@ -45,6 +45,11 @@ internal static class DiagnosticCode
     public const string PoolPathNotAdvertisable = "JOBS0040";
     public const string UserDirectoryNotPrivate = "JOBS0041";
     public const string TokenReturnFailed = "JOBS0042";
+    public const string TokensSurplus = "JOBS0043";
+    public const string TempDirectoryRelative = "JOBS0044";
+    public const string TempDirectoryNotTrusted = "JOBS0045";
+    public const string LocksUnsupported = "JOBS0046";
+    public const string SharedTemporaryDirectory = "JOBS0047";
 
     // Handing the pool to a tool: a form that cannot reach its client.
     public const string PoolNotAdvertisable = "JOBS0050";

@@ -4,6 +4,7 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Ledger;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -147,15 +148,34 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         foreach (var note in pool.LocationNotes)
         {
-            if (note.Problem == PoolLocationProblem.UserDirectoryNotPrivate)
+            switch (note.Problem)
             {
-                JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
-                    $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
-            }
-            else
-            {
-                JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
-                    $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
+                case PoolLocationProblem.UserDirectoryNotPrivate:
+                    JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
+                        $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
+                    break;
+                case PoolLocationProblem.RelativeParent:
+                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryRelative,
+                        $"The temporary directory '{note.Parent}' {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Set TMPDIR to an absolute path.", blame);
+                    break;
+                case PoolLocationProblem.ParentNotTrusted:
+                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryNotTrusted,
+                        $"The directory {note.Parent} {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Point TMPDIR at a directory of your own (or one with the sticky bit, as /tmp has).", blame);
+                    break;
+                case PoolLocationProblem.LocksUnsupported:
+                    JobserverLog.Warning(log, DiagnosticCode.LocksUnsupported,
+                        $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {pool.Directory}. Point TMPDIR at a local file system.", blame);
+                    break;
+                case PoolLocationProblem.SharedParent:
+                    // A lease file another user deleted would make a held token look lost: never mint on that.
+                    new TokenLedger(pool.Directory).DisableRefill();
+                    JobserverLog.Warning(log, DiagnosticCode.SharedTemporaryDirectory,
+                        $"The jobserver's directory {pool.Directory} is in {note.Parent}, which {note.Detail}. Tokens kept by tools that die are not recovered in this build (another user could delete its lease files). Set TEMP to a folder of your own (the default, in your profile).", blame);
+                    break;
+                default:
+                    JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
+                        $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
+                    break;
             }
         }
     }
@@ -163,6 +183,18 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
     public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
-    /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
-    public void Dispose() => _pool?.Close();
+    /// <summary>
+    /// Drains, counts and closes what this build created, under the ledger's lock (rule 5 of TokenLedger: no node's
+    /// refill counts at the same time); its directory goes with it (see PoolDirectory).
+    /// </summary>
+    public void Dispose()
+    {
+        if (_pool is null)
+        {
+            return;
+        }
+
+        LedgerLock.Wait(PoolDirectory.Open(_pool.Directory), shared: false, out var ledgerLock);
+        _pool.Close(ledgerLock);
+    }
 }

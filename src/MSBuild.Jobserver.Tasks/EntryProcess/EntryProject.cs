@@ -21,14 +21,16 @@ internal static class EntryProject
 
     /// <summary>True when <paramref name="projectFullPath"/> is <paramref name="entry"/> (a full path, or null when unknown).</summary>
     public static bool Same(string projectFullPath, string? entry) =>
-        entry is not null && string.Equals(System.IO.Path.GetFullPath(projectFullPath), entry, StringComparison.Ordinal);
+        entry is not null && FullPathOrNull(projectFullPath) is { } full && string.Equals(full, entry, StringComparison.Ordinal);
 
     /// <summary>The full path of the project the entry process's command line names; null when it cannot tell.</summary>
-    public static string? Find(string startupDirectory)
+    public static string? Find(string startupDirectory) => Find(startupDirectory, Environment.GetCommandLineArgs());
+
+    /// <summary>The project <paramref name="args"/> (a command line, program first) names; null when it cannot tell.</summary>
+    internal static string? Find(string startupDirectory, string[] args)
     {
         // Under the dotnet CLI (dotnet.dll) the first argument is its command (build, test, msbuild ...), not a path:
         // a directory of that name beside the project (a build/ folder) must not be taken for the project built.
-        var args = Environment.GetCommandLineArgs();
         var underDotnetCli = args.Length > 0 && string.Equals(System.IO.Path.GetFileName(args[0]), "dotnet.dll", StringComparison.OrdinalIgnoreCase);
         foreach (var arg in args.Skip(underDotnetCli ? 2 : 1))
         {
@@ -37,26 +39,62 @@ internal static class EntryProject
                 continue;
             }
 
-            var path = System.IO.Path.Combine(startupDirectory, arg);
-            if (IsProjectFile(path) && File.Exists(path))
+            if (ProjectNamedBy(startupDirectory, arg) is { } named)
             {
-                return System.IO.Path.GetFullPath(path);
-            }
-
-            if (Directory.Exists(path) && SingleProjectIn(path) is { } inDirectory)
-            {
-                return inDirectory;
+                return named;
             }
         }
 
         return SingleProjectIn(startupDirectory);
     }
 
+    // Any word of a command line may be an option's value (-o DIR, -bl:PATH) naming what this process cannot read, or a
+    // path .NET Framework rejects (a '|'): such a word names no project, and nothing here may throw (MSB4018).
+    private static string? ProjectNamedBy(string startupDirectory, string arg)
+    {
+        try
+        {
+            var path = System.IO.Path.Combine(startupDirectory, arg);
+            if (IsProjectFile(path) && File.Exists(path))
+            {
+                return System.IO.Path.GetFullPath(path);
+            }
+
+            return Directory.Exists(path) ? SingleProjectIn(path) : null;
+        }
+        catch (Exception ex) when (IsPathFailure(ex))
+        {
+            return null;
+        }
+    }
+
     private static string? SingleProjectIn(string directory)
     {
-        var projects = Directory.EnumerateFiles(directory).Where(IsProjectFile).Take(2).ToList();
-        return projects.Count == 1 ? System.IO.Path.GetFullPath(projects[0]) : null;
+        try
+        {
+            var projects = Directory.EnumerateFiles(directory).Where(IsProjectFile).Take(2).ToList();
+            return projects.Count == 1 ? System.IO.Path.GetFullPath(projects[0]) : null;
+        }
+        catch (Exception ex) when (IsPathFailure(ex))
+        {
+            return null;
+        }
     }
+
+    private static string? FullPathOrNull(string path)
+    {
+        try
+        {
+            return System.IO.Path.GetFullPath(path);
+        }
+        catch (Exception ex) when (IsPathFailure(ex))
+        {
+            return null;
+        }
+    }
+
+    private static bool IsPathFailure(Exception ex) =>
+        ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or System.Security.SecurityException;
 
     private static bool IsProjectFile(string path)
     {

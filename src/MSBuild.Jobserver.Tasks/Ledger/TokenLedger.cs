@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
@@ -12,23 +10,42 @@ namespace MSBuild.Jobserver.Tasks.Ledger;
 /// <summary>What a refill found: tokens minted again, and surplus tokens taken out.</summary>
 internal readonly record struct RefillResult(int Recovered, int Removed);
 
+/// <summary>What the pool held when it was counted under the ledger lock, and what the count changed.</summary>
+internal readonly record struct PoolCount(int Found, bool Idle, RefillResult Refill);
+
 /// <summary>
-/// Who could hold the build's tokens, and the way back for the ones lost. A FIFO cannot tell who holds a byte, so every
-/// token request begins a <see cref="Lease"/> before it reads, and ends it only after the byte is back. When no lease
-/// is held, nothing can legitimately hold a token, so the pool must hold all of them: tokens that tools took and never
-/// gave back (killed by a timeout, Ctrl+C, a crash) are minted again, and the build keeps its full width.
+/// Who could hold the build's tokens, and the way back for the ones lost. A FIFO cannot tell who holds a byte, so the
+/// ledger keeps leases: while none is held, nothing can legitimately hold a token, so the pool must hold exactly its
+/// size; tokens tools took and never gave back (killed by a timeout, Ctrl+C, a crash) are minted again, and every
+/// surplus (a client that gave back more than it took) is taken out.
 /// </summary>
 /// <remarks>
-/// Refills are serialized by <c>ledger.lock</c>, a lock the kernel releases with its holder. Sound because an acquirer
-/// leases before it reads, and a refill drains the pool, then checks the leases again before it writes anything back:
-/// a lease that appeared meanwhile makes it put back exactly what it drained. A tool that wrote its own implicit token
-/// into the pool (old cc crate) runs under its Exec's lease, so nothing is drained or minted while it runs. Tools that
-/// get the pool without a lease (JobserverAdvertiseToAllTools) turn refilling off for the build.
+/// The ledger's rules, each kept where it is written (Lease, HeldToken, LedgerLock, this class, BuildJobserverOwner):
+/// <list type="number">
+/// <item>Every read of a token from the build's pool happens under a lease that began before the read.</item>
+/// <item>A lease begins under the shared <c>ledger.lock</c>: made and locked under a pending name, then renamed, so it
+/// is visible and locked before its holder reads, and never appears while the pool is being counted.</item>
+/// <item>A lease lasts while any process holds its lock: its holder and, once shared with a tool, every process of
+/// the tool's tree that kept the descriptor (a daemon, <c>cmd &amp;</c>, a new session, an escaped child). Its file is
+/// removed only by whoever finds the lock free.</item>
+/// <item>A byte goes back to the pool before its lease ends.</item>
+/// <item>The pool is counted (drained and written back) only under the exclusive <c>ledger.lock</c>: by a refill, the
+/// end-of-build count, the owner's close. No lease can begin meanwhile, so "no lease held" stays true for the whole
+/// count: every token is in the pool, and the count is exact.</item>
+/// <item>A refill drains everything, keeps the size, takes out all surplus and mints what is missing, and records
+/// both numbers; with a lease held it changes nothing.</item>
+/// <item>Whatever may take a token without a lease (JobserverAdvertiseToAllTools, a lease that could not be made)
+/// turns refilling off first, under the shared lock, so no refill is counting at that moment.</item>
+/// </list>
+/// A tool that wrote its own implicit token into the pool (old cc crate) runs under its Exec's lease (rule 3), so
+/// nothing is drained or minted while it runs.
 /// </remarks>
 internal sealed class TokenLedger
 {
     private const byte MintedToken = (byte)'+';
-    private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(10);
+
+    // Bounds a drain against a client that writes faster than we read: far more than a FIFO's buffer holds.
+    private const int MaxDrain = 1 << 20;
 
     private readonly PoolDirectory? _directory;
 
@@ -39,96 +56,93 @@ internal sealed class TokenLedger
     /// <summary>The journal of this build so far.</summary>
     public LedgerJournal Journal => LedgerJournal.Read(_directory);
 
-    /// <summary>Registers a lease before a token is read.</summary>
+    /// <summary>Registers a lease before a token is read (rules 1 and 2).</summary>
     public Lease BeginLease() => _directory is null ? Lease.None : Lease.Begin(_directory);
 
     /// <summary>Adds a finished hold to this process's journal; a build that ended meanwhile records nothing.</summary>
     public void Record(TokenHold hold) => LedgerJournal.Append(_directory, hold);
 
-    /// <summary>Turns refilling off for the build: something takes tokens without a lease.</summary>
+    /// <summary>Turns refilling off for the build: something takes tokens without a lease (rule 7).</summary>
     public void DisableRefill()
     {
-        if (_directory is not null)
+        if (_directory is null)
         {
-            TryWrite(() => File.WriteAllBytes(_directory.NoRefillPath, Array.Empty<byte>()));
+            return;
+        }
+
+        // Under the shared lock, so that no count is under way while the file appears; without it (the lock could not
+        // be had), written anyway: a refill that never runs again is the safe side.
+        var outcome = LedgerLock.Wait(_directory, shared: true, out var gate);
+        using (gate)
+        {
+            if (outcome != LedgerLockOutcome.Gone)
+            {
+                TryWrite(() => File.WriteAllBytes(_directory.NoRefillPath, Array.Empty<byte>()));
+            }
         }
     }
 
     /// <summary>
-    /// When no lease is held, tops <paramref name="pool"/> back up to <paramref name="size"/> tokens (or takes out a
-    /// surplus). Returns what it changed; nothing while leases remain or when refilling is off.
+    /// When no lease is held, brings <paramref name="pool"/> back to exactly <paramref name="size"/> tokens (rule 6).
+    /// Returns what it changed; nothing while leases remain or when refilling is off.
     /// </summary>
     public RefillResult RefillIfIdle(JobserverClient pool, int size)
     {
-        if (_directory is null || File.Exists(_directory.NoRefillPath) || AnyLease(_directory))
+        // A cheap look first: most releases happen while other tools still hold tokens.
+        if (_directory is null || AnyLease(_directory))
         {
             return default;
         }
 
-        using var ledgerLock = WaitForLock(_directory);
-        if (ledgerLock is null || AnyLease(_directory))
+        return Count(pool, size, mintMissing: true)?.Refill ?? default;
+    }
+
+    /// <summary>
+    /// Counts <paramref name="pool"/> under the exclusive ledger lock (rule 5). When no lease is held and refilling is
+    /// on, every surplus is taken out, and, with <paramref name="mintMissing"/>, every missing token minted again;
+    /// otherwise every byte goes back. Null when it cannot count (the build is over, or the lock could not be had).
+    /// </summary>
+    public PoolCount? Count(JobserverClient pool, int size, bool mintMissing)
+    {
+        if (_directory is null || LedgerLock.Wait(_directory, shared: false, out var ledgerLock) != LedgerLockOutcome.Held)
         {
-            return default;
+            return null;
         }
 
-        var drained = new List<JobToken>();
-        while (drained.Count <= size && pool.TryAcquire(out var token))
+        using (ledgerLock)
         {
-            drained.Add(token);
-        }
+            var idle = !File.Exists(_directory.NoRefillPath) && !AnyLease(_directory);
+            var drained = new List<JobToken>();
+            while (drained.Count < MaxDrain && pool.TryAcquire(out var token))
+            {
+                drained.Add(token);
+            }
 
-        if (AnyLease(_directory))
-        {
-            // Someone started asking while we counted: they may hold what we miss. Put back exactly what we took.
-            drained.ForEach(pool.Release);
-            return default;
-        }
+            if (!idle)
+            {
+                drained.ForEach(pool.Release);
+                return new PoolCount(drained.Count, false, default);
+            }
 
-        var keep = Math.Min(drained.Count, size);
-        drained.Take(keep).ToList().ForEach(pool.Release);
-        for (var i = keep; i < size; i++)
-        {
-            pool.Release(new JobToken(MintedToken));
-        }
+            var keep = Math.Min(drained.Count, size);
+            drained.Take(keep).ToList().ForEach(pool.Release);
+            var minted = mintMissing ? size - keep : 0;
+            for (var i = 0; i < minted; i++)
+            {
+                pool.Release(new JobToken(MintedToken));
+            }
 
-        var result = new RefillResult(size - keep, drained.Count - keep);
-        if (result.Recovered > 0 || result.Removed > 0)
-        {
-            LedgerJournal.AppendRefill(_directory, result);
-        }
+            var result = new RefillResult(minted, drained.Count - keep);
+            if (result.Recovered > 0 || result.Removed > 0)
+            {
+                LedgerJournal.AppendRefill(_directory, result);
+            }
 
-        return result;
+            return new PoolCount(drained.Count, true, result);
+        }
     }
 
     private static bool AnyLease(PoolDirectory directory) => directory.Leases().Any(Lease.IsHeld);
-
-    // Refills are short (a drain and a write-back); wait for another process's rather than skip it, so that the last
-    // release of a build always gets its turn. Null when the directory is gone (the build ended).
-    private static FileLock? WaitForLock(PoolDirectory directory)
-    {
-        var patience = Stopwatch.StartNew();
-        while (patience.Elapsed < LockPatience)
-        {
-            try
-            {
-                switch (FileLock.TryAcquire(directory.LedgerLockPath, create: true, out var held))
-                {
-                    case LockAttempt.Acquired:
-                        return held;
-                    case LockAttempt.Missing:
-                        return null;
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return null;
-            }
-
-            Thread.Sleep(1);
-        }
-
-        return null;
-    }
 
     private static void TryWrite(Action write)
     {

@@ -68,10 +68,15 @@ internal static class JobserverTaskSupport
                 $"The jobserver token of '{held.Started.Tool}' could not be given back ({failure.Message}). The build recovers it once no tool holds a token.");
         }
 
-        var refill = held.Refill;
+        ReportRefill(task.Log, node, held.Refill);
+    }
+
+    /// <summary>Says what a refill found (JOBS0034), if it found anything.</summary>
+    public static void ReportRefill(TaskLoggingHelper log, NodeJobserver node, RefillResult refill)
+    {
         if (refill.Recovered > 0 || refill.Removed > 0)
         {
-            JobserverLog.Warning(task.Log, DiagnosticCode.TokensRecovered,
+            JobserverLog.Warning(log, DiagnosticCode.TokensRecovered,
                 $"The build's jobserver was missing {refill.Recovered} token(s) and had {refill.Removed} too many once no tool held one: a tool that died (killed by a timeout, Ctrl+C or a crash) kept them. The pool is back to {node.Handle.Slots} slots.");
         }
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -19,6 +20,8 @@ internal sealed class NodeJobserver : IDisposable
 {
     private const string RegistrationKey = "MSBuild.Jobserver.Node";
     private static readonly object Gate = new();
+    private static readonly TimeSpan RefillInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan WindowsLookInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly object _connectGate = new();
     private readonly ConcurrentDictionary<string, HeldToken> _outstanding = new(StringComparer.Ordinal);
@@ -108,15 +111,45 @@ internal sealed class NodeJobserver : IDisposable
     public static NodeJobserver? Existing(IBuildEngine engine) =>
         (engine as IBuildEngine4)?.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) as NodeJobserver;
 
-    private static JobserverClient Open(string path, PipeIdentity? identity) =>
+    /// <summary>Connects to the build's pool at <paramref name="path"/> (a semaphore's name on Windows), checking its identity.</summary>
+    internal static JobserverClient Open(string path, PipeIdentity? identity) =>
         PoolPlatform.IsWindows
             ? JobserverClient.Connect(JobserverAuth.Semaphore(path))
             : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(
                 JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
 
-    /// <summary>Waits until the build-local slot or the pool seems to have a free token; takes none.</summary>
-    public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout);
+    /// <summary>
+    /// Waits until the build-local slot or the pool seems to have a free token; keeps none. Every second of waiting it
+    /// refills the build's own pool if no lease is held: tokens a tool's helper kept past its tool's end and never gave
+    /// back have nobody else to bring them back when every task of the build is waiting.
+    /// </summary>
+    /// <returns>What the refills made meanwhile (for JOBS0034).</returns>
+    /// <exception cref="TimeoutException">No token seemed free within <paramref name="timeout"/>.</exception>
+    public RefillResult WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var clients = Clients();
+        var waited = Stopwatch.StartNew();
+        var refilled = default(RefillResult);
+        while (true)
+        {
+            var slice = timeout is { } limit ? Min(RefillInterval, limit - waited.Elapsed) : RefillInterval;
+            if (slice <= TimeSpan.Zero)
+            {
+                throw new TimeoutException("No jobserver token became free in time.");
+            }
+
+            if (PoolPlatform.IsWindows ? LooksFreeUnderLease(clients, cancellationToken, slice) : LooksFree(clients, cancellationToken, slice))
+            {
+                return refilled;
+            }
+
+            if (Handle.Mode == BuildJobserverMode.Owned)
+            {
+                var refill = Ledger.RefillIfIdle(_pool!, Handle.Slots);
+                refilled = new RefillResult(refilled.Recovered + refill.Recovered, refilled.Removed + refill.Removed);
+            }
+        }
+    }
 
     /// <summary>
     /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits. Its lease
@@ -173,6 +206,54 @@ internal sealed class NodeJobserver : IDisposable
         _pool?.Dispose();
         _local?.Dispose();
     }
+
+    private static bool LooksFree(JobserverClient[] clients, CancellationToken cancellationToken, TimeSpan slice)
+    {
+        try
+        {
+            JobserverClient.WaitForFreeToken(clients, cancellationToken, slice);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    // A semaphore cannot be looked at without taking a count, so a look is a hold like any other: it takes its count
+    // under a lease (rule 1 of TokenLedger), and gives it straight back. Looks are brief and spaced, so that a refill
+    // finds no lease between them; a look that took a count and gave it back saw a free token.
+    private bool LooksFreeUnderLease(JobserverClient[] clients, CancellationToken cancellationToken, TimeSpan slice)
+    {
+        var until = Stopwatch.StartNew();
+        while (true)
+        {
+            using (Ledger.BeginLease())
+            {
+                foreach (var client in clients)
+                {
+                    if (client.TryAcquire(out var token))
+                    {
+                        client.Release(token);
+                        return true;
+                    }
+                }
+            }
+
+            var pause = Min(WindowsLookInterval, slice - until.Elapsed);
+            if (pause <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            if (cancellationToken.WaitHandle.WaitOne(pause))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private JobserverClient[] Clients()
     {

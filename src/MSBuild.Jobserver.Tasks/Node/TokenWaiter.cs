@@ -51,7 +51,7 @@ internal static class TokenWaiter
             yieldEach?.Yield();
             try
             {
-                node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline));
+                JobserverTaskSupport.ReportRefill(log, node, node.WaitForFreeToken(cancellationToken, deadline is null ? null : Remaining(timeout!.Value, deadline)));
             }
             catch (OperationCanceledException)
             {

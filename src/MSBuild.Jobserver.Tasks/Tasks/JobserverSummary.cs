@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
@@ -82,7 +83,12 @@ public sealed class JobserverSummary : Task
         var journal = LedgerJournal.Read(handle.Directory);
         var holds = journal.Holds;
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
-        var missing = owner.Pool is { } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
+        var count = CountPool(owner);
+        var size = owner.Pool?.Size ?? 0;
+        var found = count?.Found ?? owner.Pool?.CountAvailable() ?? 0;
+        var missing = Math.Max(0, size - found - unreleased);
+        var surplus = Math.Max(0, found - size);
+        var removedNow = count?.Refill.Removed ?? 0;
 
         if (unreleased > 0)
         {
@@ -96,10 +102,17 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
+        if (surplus > 0)
+        {
+            lines.Add(SummaryLine.Warning(DiagnosticCode.TokensSurplus, removedNow == surplus
+                ? $"The build's jobserver held {surplus} token(s) more than its {size} slot(s) at the end of the build: a tool gave back more than it took (a buggy client, or an old cc crate killed between giving back its own token and taking it again). They were taken out."
+                : $"The build's jobserver holds {surplus} token(s) more than its {size} slot(s) at the end of the build: a tool gave back more than it took. They could not be taken out (a tool of the build still runs, or refilling is off), so up to {size + surplus} jobs may have run at once."));
+        }
+
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered, {7} surplus removed.",
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered, journal.Removed + removedNow));
         lines.Add(summary);
 
         if (TraceFile.Trim().Length > 0)
@@ -109,12 +122,32 @@ public sealed class JobserverSummary : Task
 
         if (ReportFile.Trim().Length > 0)
         {
-            var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
+            var title = "Jobserver timing report: " + ProjectFullPath.Substring(ProjectFullPath.LastIndexOfAny(new[] { '/', '\\' }) + 1);
             var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
         return lines;
+    }
+
+    // The tokens in the pool the owner created, counted under the ledger's lock so that no node's refill counts at the
+    // same time (rule 5 of TokenLedger); a surplus is taken out when no tool holds a lease. Null when it cannot count.
+    private static PoolCount? CountPool(BuildJobserverOwner owner)
+    {
+        if (owner.Pool is not { } pool)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var client = NodeJobserver.Open(pool.Auth.Name!, pool.Identity);
+            return new TokenLedger(pool.Directory).Count(client, pool.Size, mintMissing: false);
+        }
+        catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            return null;
+        }
     }
 
     // MSBuild may build the entry project on a worker node, but the pool, its records and its token count live in
@@ -142,13 +175,14 @@ public sealed class JobserverSummary : Task
 
     private SummaryLine WriteTrace(IReadOnlyList<TokenHold> holds, int slots)
     {
-        var path = Path.GetFullPath(Path.Combine(StartupDirectory, TraceFile.Trim()));
+        var path = TraceFile.Trim();
         try
         {
+            path = Path.GetFullPath(Path.Combine(StartupDirectory, path));
             ChromeTrace.Write(path, holds, slots, Path.GetFileNameWithoutExtension(ProjectFullPath));
             return SummaryLine.Message(null, $"Jobserver trace written to {path} (open it in https://ui.perfetto.dev or chrome://tracing).");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return SummaryLine.Warning(DiagnosticCode.TraceFileFailed, $"Could not write the jobserver trace to '{path}': {ex.Message}");
         }

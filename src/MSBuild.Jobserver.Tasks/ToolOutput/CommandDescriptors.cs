@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tasks.ToolOutput;
 
@@ -42,14 +44,32 @@ internal static class CommandDescriptors
     }
 
     /// <summary>
-    /// Two descriptor numbers for the pool's read and write ends that <paramref name="command"/> does not name, from
-    /// 3 to 9 (a POSIX shell such as dash redirects only single-digit descriptors); null when it names them all.
+    /// Two descriptor numbers for the pool's read and write ends, from 3 to 9 (a POSIX shell such as dash redirects only
+    /// single-digit descriptors), that <paramref name="command"/> does not name and that the command's shell does not
+    /// inherit from this process (a descriptor the build's own parent left open: <c>( flock 9; dotnet build ) 9&gt;lock</c>,
+    /// whose inner commands still use it); null when none are left.
     /// </summary>
-    public static (int Read, int Write)? FreePair(string command)
+    public static (int Read, int Write)? FreePair(string command) => FreePair(command, PassesToChildren);
+
+    /// <summary>As <see cref="FreePair(string)"/>, with <paramref name="inherited"/> saying which numbers the shell inherits.</summary>
+    internal static (int Read, int Write)? FreePair(string command, Func<int, bool> inherited)
     {
         var named = NamedBy(command);
-        var free = Enumerable.Range(3, 7).Reverse().Where(fd => !named.Contains(fd)).Take(2).ToList();
+        var free = Enumerable.Range(3, 7).Reverse().Where(fd => !named.Contains(fd) && !inherited(fd)).Take(2).ToList();
         return free.Count == 2 ? (free[1], free[0]) : null;
+    }
+
+    private static bool PassesToChildren(int descriptor)
+    {
+        try
+        {
+            return PoolPlatform.Current.PassesToChildren(descriptor);
+        }
+        catch (JobserverException)
+        {
+            // No POSIX helper here (JOBS0015 says so elsewhere): nothing can be known, nothing is avoided.
+            return false;
+        }
     }
 
     /// <summary>The first program of <paramref name="command"/> that closes inherited descriptors, or null.</summary>

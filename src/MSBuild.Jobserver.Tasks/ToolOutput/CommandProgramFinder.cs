@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Text;
 
@@ -91,7 +90,8 @@ internal static class CommandProgramFinder
 
     private static string BareName(string word)
     {
-        var name = Path.GetFileName(word.Replace('\\', '/'));
+        // Not Path.GetFileName: on .NET Framework it throws for a word holding '|', '<', '>' or '"'.
+        var name = word.Substring(word.LastIndexOfAny(new[] { '/', '\\' }) + 1);
         foreach (var ext in new[] { ".exe", ".cmd", ".bat" })
         {
             if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase))

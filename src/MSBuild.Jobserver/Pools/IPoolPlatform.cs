@@ -23,6 +23,19 @@ internal interface IPoolPlatform
     /// <summary>Null when tools can be told <paramref name="path"/> (in MAKEFLAGS); otherwise why not.</summary>
     string? AdvertiseProblem(string path);
 
+    /// <summary>
+    /// Null when a pool may be made in <paramref name="path"/>; otherwise why not: a relative path (each node would
+    /// resolve it against its own working directory), or a directory another user could replace things in.
+    /// </summary>
+    (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path);
+
+    /// <summary>
+    /// Null when only this user can delete what a pool keeps in <paramref name="path"/>; otherwise why not. The pool is
+    /// made there anyway (there is no other place), and refilling is turned off: a lease someone else deleted would
+    /// look like a lost token.
+    /// </summary>
+    string? SharedParentProblem(string path);
+
     /// <summary>Creates a directory only this user can enter; false when it exists; throws <see cref="JobserverException"/> otherwise.</summary>
     bool TryCreatePrivateDirectory(string path);
 
@@ -41,8 +54,14 @@ internal interface IPoolPlatform
     /// <summary>Only for pool directories of earlier versions, named after their owner's process id.</summary>
     bool IsProcessAlive(int pid);
 
-    /// <summary>See <see cref="FileLock.TryAcquire"/>.</summary>
-    LockAttempt TryLock(string path, bool create, out FileLock? held);
+    /// <summary>
+    /// True when this process has <paramref name="descriptor"/> open without close-on-exec, so a process it starts (a
+    /// tool's shell) inherits it: something the build's own parent left open (a make recipe's <c>9&gt;lock</c>).
+    /// </summary>
+    bool PassesToChildren(int descriptor);
+
+    /// <summary>See <see cref="FileLock.TryAcquire"/> and <see cref="FileLock.TryAcquireShared"/>.</summary>
+    LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held);
 
     /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
     JobTokenPool CreatePool(int tokens, PoolDirectory directory);

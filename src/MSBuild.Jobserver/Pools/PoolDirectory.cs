@@ -67,15 +67,30 @@ internal sealed class PoolDirectory : IDisposable
         JobserverException? failure = null;
         foreach (var candidate in platform.CandidateParents(parent))
         {
+            if (platform.UnsafeParent(candidate) is { } unsafeParent)
+            {
+                notes.Add(new PoolLocationNote(unsafeParent.Problem, candidate, unsafeParent.Detail));
+                continue;
+            }
+
             if (platform.AdvertiseProblem(candidate) is { } unadvertisable)
             {
                 notes.Add(new PoolLocationNote(PoolLocationProblem.PathNotAdvertisable, candidate, unadvertisable));
                 continue;
             }
 
+            if (platform.SharedParentProblem(candidate) is { } shared)
+            {
+                notes.Add(new PoolLocationNote(PoolLocationProblem.SharedParent, candidate, shared));
+            }
+
             try
             {
                 return CreateIn(platform, candidate, notes);
+            }
+            catch (LocksUnsupportedException ex)
+            {
+                notes.Add(new PoolLocationNote(PoolLocationProblem.LocksUnsupported, candidate, ex.Message));
             }
             catch (JobserverException ex)
             {
@@ -84,8 +99,8 @@ internal sealed class PoolDirectory : IDisposable
         }
 
         throw failure ?? new JobserverException(JobserverRejection.FifoOpenFailed,
-            "No directory for the jobserver can be named in MAKEFLAGS (" + string.Join("; ", notes.Select(n => n.Parent + ": " + n.Detail)) +
-            "). Point TMPDIR at a directory whose path has no spaces, quotes or non-ASCII characters.");
+            "No directory can hold the jobserver (" + string.Join("; ", notes.Select(n => n.Parent + ": " + n.Detail)) +
+            "). Point TMPDIR at an absolute, local directory of your own whose path has no spaces, quotes or non-ASCII characters.");
     }
 
     /// <summary>A node's view of a directory the owner created: names only, owns nothing.</summary>
@@ -175,7 +190,8 @@ internal sealed class PoolDirectory : IDisposable
     private static PoolDirectory CreateIn(IPoolPlatform platform, string parent, List<PoolLocationNote> notes)
     {
         var userDirectory = System.IO.Path.Combine(parent, platform.UserDirectoryName);
-        if (!platform.TryCreatePrivateDirectory(userDirectory) && platform.PrivacyProblem(userDirectory) is { } problem)
+        var madeNow = platform.TryCreatePrivateDirectory(userDirectory);
+        if (!madeNow && platform.PrivacyProblem(userDirectory) is { } problem)
         {
             // Someone else made it first (another user in a shared /tmp, or a link): a directory of our own beside it.
             notes.Add(new PoolLocationNote(PoolLocationProblem.UserDirectoryNotPrivate, userDirectory, problem));
@@ -184,8 +200,17 @@ internal sealed class PoolDirectory : IDisposable
             return CreateBuildDirectory(platform, parent, prefix, notes);
         }
 
-        Sweep(platform, userDirectory, "");
-        return CreateBuildDirectory(platform, userDirectory, "", notes);
+        try
+        {
+            Sweep(platform, userDirectory, "");
+            return CreateBuildDirectory(platform, userDirectory, "", notes);
+        }
+        catch (LocksUnsupportedException) when (madeNow)
+        {
+            // The pool goes elsewhere: the per-user directory made for it goes too (only when empty).
+            platform.Remove(userDirectory, isDirectory: true);
+            throw;
+        }
     }
 
     private static PoolDirectory CreateBuildDirectory(IPoolPlatform platform, string home, string prefix, List<PoolLocationNote> notes)
@@ -208,8 +233,21 @@ internal sealed class PoolDirectory : IDisposable
                 continue;
             }
 
-            if (FileLock.TryAcquire(System.IO.Path.Combine(building, OwnerLockName), create: true, out var ownerLock) != LockAttempt.Acquired
-                || !platform.TryRename(building, final))
+            FileLock? ownerLock;
+            LockAttempt locked;
+            try
+            {
+                locked = FileLock.TryAcquire(System.IO.Path.Combine(building, OwnerLockName), create: true, out ownerLock);
+            }
+            catch (LocksUnsupportedException)
+            {
+                // Nothing here can tell a live build from a dead one: nothing is left behind for a sweep that cannot judge it.
+                RemoveContents(platform, building, keep: null);
+                platform.Remove(building, isDirectory: true);
+                throw;
+            }
+
+            if (locked != LockAttempt.Acquired || !platform.TryRename(building, final))
             {
                 ownerLock?.Dispose();
                 RemoveContents(platform, building, keep: null);

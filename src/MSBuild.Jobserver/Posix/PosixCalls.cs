@@ -3,6 +3,7 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Mono.Unix.Native;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Posix;
@@ -81,6 +82,9 @@ internal static unsafe class PosixCalls
     internal static bool TryLstat(string path, out FileStatus status, out Errno errno) =>
         Convert(Retry(() => { var r = Syscall.lstat(path, out var s); return (r, s); }, out errno), out status);
 
+    internal static bool TryStat(string path, out FileStatus status, out Errno errno) =>
+        Convert(Retry(() => { var r = Syscall.stat(path, out var s); return (r, s); }, out errno), out status);
+
     internal static bool TryFstat(int fd, out FileStatus status, out Errno errno) =>
         Convert(Retry(() => { var r = Syscall.fstat(fd, out var s); return (r, s); }, out errno), out status);
 
@@ -129,15 +133,16 @@ internal static unsafe class PosixCalls
     }
 
     /// <summary>
-    /// flock(2) LOCK_EX|LOCK_NB: true when this open file description now holds the lock. The lock belongs to the
-    /// description, so the kernel drops it when the last process holding the description (inherited ones too) ends.
+    /// flock(2) LOCK_EX|LOCK_NB (LOCK_SH when <paramref name="shared"/>): true when this open file description now holds
+    /// the lock. The lock belongs to the description, so the kernel drops it when the last process holding the
+    /// description (inherited ones too) ends. A file system without flock throws <see cref="LocksUnsupportedException"/>.
     /// </summary>
-    internal static bool TryLockExclusive(int fd)
+    internal static bool TryLock(int fd, bool shared)
     {
-        const int LockExclusive = 2, LockNonBlocking = 4;
+        const int LockShared = 1, LockExclusive = 2, LockNonBlocking = 4;
         while (true)
         {
-            if (NativeLock.Flock(fd, LockExclusive | LockNonBlocking) == 0)
+            if (NativeLock.Flock(fd, (shared ? LockShared : LockExclusive) | LockNonBlocking) == 0)
             {
                 return true;
             }
@@ -146,6 +151,11 @@ internal static unsafe class PosixCalls
             if (errno == Errno.EWOULDBLOCK || errno == Errno.EAGAIN)
             {
                 return false;
+            }
+
+            if (errno is Errno.ENOSYS or Errno.ENOLCK or Errno.EOPNOTSUPP)
+            {
+                throw new LocksUnsupportedException("This file system cannot lock files (flock: " + Describe(errno) + ").");
             }
 
             if (errno != Errno.EINTR)

@@ -15,6 +15,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 {
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
     private const uint GroupOrOtherAccess = 0x3F; // 0077
+    private const uint GroupOrOtherWrite = 0x12; // 0022
+    private const uint Sticky = 0x200; // 01000
 
     private readonly uint _uid;
 
@@ -52,6 +54,29 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
         return bad == default(char) ? null
             : "its path '" + path + "' holds " + (char.IsWhiteSpace(bad) ? "whitespace" : "'" + bad + "'") + ", which a --jobserver-auth=fifo:PATH word cannot carry";
     }
+
+    public (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path)
+    {
+        if (!Path.IsPathRooted(path))
+        {
+            return (PoolLocationProblem.RelativeParent, "is a relative path, which every MSBuild node would resolve against its own working directory (a project's, or the package's own folder)");
+        }
+
+        // A missing or unreadable parent fails when the directory is made, with its own message.
+        if (!PosixCalls.TryStat(path, out var status, out _))
+        {
+            return null;
+        }
+
+        return status.Uid != _uid && status.Uid != 0
+            ? (PoolLocationProblem.ParentNotTrusted, "belongs to user id " + status.Uid + ", who could replace the jobserver's directory in it")
+            : (status.Permissions & GroupOrOtherWrite) != 0 && (status.Permissions & Sticky) == 0
+            ? (PoolLocationProblem.ParentNotTrusted, "has mode " + System.Convert.ToString(status.Permissions, 8) + ": other users can write in it and, without the sticky bit, rename or remove the jobserver's directory")
+            : null;
+    }
+
+    // A parent others could write in is never used (UnsafeParent); the directories made in it are 0700.
+    public string? SharedParentProblem(string path) => null;
 
     public bool TryCreatePrivateDirectory(string path)
     {
@@ -104,7 +129,9 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public bool IsProcessAlive(int pid) => PosixCalls.IsProcessAlive(pid);
 
-    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    public bool PassesToChildren(int descriptor) => PosixCalls.GetDescriptorFlags(descriptor, out _) is var flags && flags >= 0 && (flags & 1) == 0;
+
+    public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;
         var fd = PosixCalls.TryOpenLockFile(path, create, out var errno);
@@ -116,10 +143,18 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
                 : throw PosixCalls.Failure("open the lock file " + path, errno);
         }
 
-        if (!fd.Use(PosixCalls.TryLockExclusive))
+        try
+        {
+            if (!fd.Use(n => PosixCalls.TryLock(n, shared)))
+            {
+                fd.Dispose();
+                return LockAttempt.Held;
+            }
+        }
+        catch
         {
             fd.Dispose();
-            return LockAttempt.Held;
+            throw;
         }
 
         held = new PosixFileLock(fd);

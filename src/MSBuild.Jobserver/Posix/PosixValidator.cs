@@ -7,6 +7,7 @@ namespace MSBuild.Jobserver.Posix;
 internal static class PosixValidator
 {
     private const uint GroupOrOtherWritable = 0x12; // S_IWGRP | S_IWOTH
+    private const uint GroupOrOtherReadable = 0x24; // S_IRGRP | S_IROTH
 
     private const string PassItDown =
         "the jobserver was not passed down to this process. In a Makefile, prefix the rule that runs this build with '+' " +
@@ -105,6 +106,11 @@ internal static class PosixValidator
         if ((status.Permissions & GroupOrOtherWritable) != 0)
         {
             return Invalid(auth, JobserverRejection.FifoNotPrivate, "The jobserver FIFO " + path + " from " + source + " can be written by other users (mode " + System.Convert.ToString(status.Permissions, 8) + "), so anyone could add tokens: run 'chmod go-w " + path + "' or unset the variable.");
+        }
+
+        if ((status.Permissions & GroupOrOtherReadable) != 0)
+        {
+            return Invalid(auth, JobserverRejection.FifoNotPrivate, "The jobserver FIFO " + path + " from " + source + " can be read by other users (mode " + System.Convert.ToString(status.Permissions, 8) + "), so anyone could take its tokens and starve the build: run 'chmod go-r " + path + "' or unset the variable.");
         }
 
         return JobserverValidation.Valid(auth, "The jobserver FIFO " + path + " from " + source + " is a private FIFO of this user.", status.Identity);

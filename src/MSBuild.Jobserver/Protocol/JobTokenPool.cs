@@ -7,7 +7,7 @@ namespace MSBuild.Jobserver.Protocol;
 /// <summary>
 /// A jobserver this process owns: a pool of tokens that tools (make, cargo, rustc, our own clients) take from and give
 /// back. On POSIX a private FIFO (<c>fifo:PATH</c>), on Windows a named semaphore. The owner keeps it open for its whole
-/// life and, at <see cref="Close"/>, counts what came back.
+/// life and, at <see cref="Close()"/>, counts what came back.
 /// </summary>
 public abstract class JobTokenPool : IDisposable
 {
@@ -79,21 +79,39 @@ public abstract class JobTokenPool : IDisposable
     /// Takes every token left, compares the count with <see cref="Size"/>, closes the pool and removes its directory
     /// (the FIFO, the ledger, the journal). Later calls return the same report.
     /// </summary>
-    public PoolCloseReport Close()
+    public PoolCloseReport Close() => Close(null);
+
+    /// <summary>
+    /// Like <see cref="Close()"/>; <paramref name="releaseAfterDrain"/> (the ledger's lock, held so that no refill runs
+    /// while the pool is counted) is disposed once the pool is drained and closed, before its directory is removed.
+    /// </summary>
+    internal PoolCloseReport Close(IDisposable? releaseAfterDrain)
     {
         lock (_gate)
         {
             if (_closed is null)
             {
-                _closed = new PoolCloseReport(Size, CloseCore());
+                try
+                {
+                    _closed = new PoolCloseReport(Size, CloseCore());
+                }
+                finally
+                {
+                    releaseAfterDrain?.Dispose();
+                }
+
                 _home.Dispose();
+            }
+            else
+            {
+                releaseAfterDrain?.Dispose();
             }
 
             return _closed;
         }
     }
 
-    /// <summary>Same as <see cref="Close"/>.</summary>
+    /// <summary>Same as <see cref="Close()"/>.</summary>
     public void Dispose()
     {
         Close();

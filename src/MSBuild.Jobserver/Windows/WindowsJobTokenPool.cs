@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -53,11 +54,16 @@ internal sealed class WindowsJobTokenPool : JobTokenPool
 
     private static Semaphore CreateSemaphore(int tokens, out string name)
     {
-        var random = new Random();
+        // A cryptographic random: a name another user's process could predict (new Random() is seeded from the clock)
+        // could be created first by it, with its own count and its own security.
+        using var random = RandomNumberGenerator.Create();
+        var bytes = new byte[8];
         for (var attempt = 0; ; attempt++)
         {
             // Unique per process and attempt; a name that already exists belongs to someone else, so never share it.
-            name = "msbuild_jobserver_" + System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture) + "_" + random.Next().ToString("x8", CultureInfo.InvariantCulture);
+            random.GetBytes(bytes);
+            name = "msbuild_jobserver_" + System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture) + "_"
+                + BitConverter.ToString(bytes).Replace("-", string.Empty).ToLowerInvariant();
             var semaphore = new Semaphore(tokens, tokens, name, out var createdNew);
             if (createdNew)
             {

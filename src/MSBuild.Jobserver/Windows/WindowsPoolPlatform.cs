@@ -24,6 +24,19 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     // Tools are told the semaphore's name, never a path.
     public string? AdvertiseProblem(string path) => null;
 
+    public (PoolLocationProblem Problem, string Detail)? UnsafeParent(string path) =>
+        Path.IsPathRooted(path) ? null
+            : (PoolLocationProblem.RelativeParent, "is a relative path, which every MSBuild node would resolve against its own working directory");
+
+    // The user's own TEMP lies in the profile, which only the user (and administrators) may write; a TEMP elsewhere
+    // (C:\Temp) usually lets every user create and delete there, and the directories made in it get its permissions.
+    public string? SharedParentProblem(string path)
+    {
+        var profile = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile).TrimEnd('\\', '/');
+        return profile.Length > 0 && (path + "\\").StartsWith(profile + "\\", StringComparison.OrdinalIgnoreCase) ? null
+            : "is outside your user profile (" + profile + "), where other users may be allowed to delete files";
+    }
+
     public bool TryCreatePrivateDirectory(string path)
     {
         try
@@ -104,12 +117,19 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         }
     }
 
-    public LockAttempt TryLock(string path, bool create, out FileLock? held)
+    // Tools are told a semaphore's name, never descriptor numbers.
+    public bool PassesToChildren(int descriptor) => false;
+
+    public LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held)
     {
         held = null;
         try
         {
-            var stream = new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Delete);
+            // Shared holders read and let others read; an exclusive holder writes and lets no one read or write: each
+            // kind's open fails while the other kind has the file open.
+            var stream = shared
+                ? new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete)
+                : new FileStream(path, create ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Delete);
             held = new WindowsFileLock(stream);
             return LockAttempt.Acquired;
         }
@@ -117,12 +137,15 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         {
             return LockAttempt.Missing;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException ex) when (IsSharingViolation(ex))
         {
-            // A sharing violation: another process (or another handle of ours) has it open. FileShare.Delete lets its
-            // holder (and a sweep) delete it while it is held; no one else can open it.
+            // Another process (or another handle of ours) has it open. FileShare.Delete lets its holder (and a sweep)
+            // delete it while it is held; no one else can open it.
             return LockAttempt.Held;
         }
+
+        // Anything else (access denied, a full disk, a path too long) is no holder: it goes to the caller as it is, so
+        // that a lease that could not be made is never taken for a held one.
     }
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
@@ -136,6 +159,9 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
 
     public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
         WindowsJobserverClient.AcquireFirst(PoolPlatform.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
+
+    // ERROR_SHARING_VIOLATION and ERROR_LOCK_VIOLATION, in the low word of the HResult .NET gives an IOException.
+    private static bool IsSharingViolation(IOException ex) => (ex.HResult & 0xFFFF) is 32 or 33;
 
     // A semaphore cannot be looked at without taking a count: take one and give it straight back.
     public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline)
