@@ -9,6 +9,9 @@ using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.EntryProcess;
 
+/// <summary>What the rendezvous asks of the owner: the size, the scope (the user's shared pool or the build's own) and the memory limit.</summary>
+internal readonly record struct OwnerRequest(int Slots, bool UserScope, long MinFreeMemoryMiB);
+
 /// <summary>
 /// Owns the build's jobserver in the entry process: creates our pool, or validates and joins the one inherited
 /// through MAKEFLAGS. Registered with Build lifetime, so MSBuild disposes it (drain, count, close, unlink) when
@@ -33,6 +36,9 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// <summary>The pool this process created (ours, or the one-token local pool when inherited).</summary>
     public JobTokenPool? Pool => _pool;
 
+    /// <summary>When the build's pool was set up (journal milliseconds): the window in which other builds' holds count.</summary>
+    public long StartedMs { get; } = Ledger.LedgerJournal.NowMs;
+
     /// <summary>The owner of the current build in this process, if one was created.</summary>
     public static BuildJobserverOwner? Current(IBuildEngine4 engine) =>
         engine.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) as BuildJobserverOwner;
@@ -42,38 +48,50 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// configuration asking with a different slot count gets the same pool and a warning). Warnings name
     /// <paramref name="blame"/> (the entry project) rather than the rendezvous project in the NuGet cache.
     /// </summary>
-    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
+    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame)
     {
         lock (Gate)
         {
             if (Current(engine) is { } existing)
             {
-                if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Slots != requestedSlots)
+                if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Shared != request.UserScope)
                 {
                     JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
-                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {requestedSlots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
+                        $"Projects of this build ask for different jobserver scopes (JobserverScope); the build keeps the first, {(existing.Handle.Shared ? "User" : "Build")}. Set JobserverScope once for the whole build (Directory.Build.props or -p:JobserverScope=User).", blame);
+                }
+                else if (existing.Handle.Mode == BuildJobserverMode.Owned && !existing.Handle.Shared && existing.Handle.Slots != request.Slots)
+                {
+                    JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
+                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {request.Slots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
                 }
 
                 return existing;
             }
 
-            var owner = Create(log, requestedSlots, environment, blame);
+            var owner = Create(log, request, environment, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
-    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
+    private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame)
     {
+        var requestedSlots = request.Slots;
         var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
+            // A build that make or cargo runs stays within their -j, whatever its scope.
             return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName, blame);
         }
 
         if (requestedSlots <= 1)
         {
             return new BuildJobserverOwner(BuildJobserverHandle.None("JobserverSlots is 1: tools run with their own defaults, as under make -j1.", inherited.Rejected), null);
+        }
+
+        if (request.UserScope && JoinUserPool(log, request, inherited.Rejected, blame) is { } shared)
+        {
+            return shared;
         }
 
         try
@@ -90,6 +108,7 @@ internal sealed class BuildJobserverOwner : IDisposable
                 Directory = pool.Directory,
                 OwnerProcessId = ProcessInfo.CurrentId,
                 InheritedRejected = inherited.Rejected,
+                MinFreeMemoryMiB = request.MinFreeMemoryMiB,
             };
             JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolCreated,
                 $"Created a jobserver of {requestedSlots} slots for this build ({pool.Auth.ToAuthString()}).");
@@ -101,6 +120,46 @@ internal sealed class BuildJobserverOwner : IDisposable
             JobserverLog.Warning(log, code, ex.Message + " The build goes on without a jobserver: tools use their own defaults.", blame);
             return new BuildJobserverOwner(BuildJobserverHandle.None(ex.Message, inherited.Rejected), null);
         }
+    }
+
+    // The pool all of this user's builds share; null (warned) when it cannot be used, and the build makes its own.
+    private static BuildJobserverOwner? JoinUserPool(TaskLoggingHelper log, OwnerRequest request, bool inheritedRejected, string? blame)
+    {
+        JobTokenPool pool;
+        try
+        {
+            pool = JobTokenPool.JoinUserPool(request.Slots, null);
+        }
+        catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.SharedPoolUnavailable,
+                ex.Message + " This build cannot share the pool of this user's builds (JobserverScope=User), so it uses a pool of its own.", blame);
+            return null;
+        }
+
+        if (pool.Size != request.Slots)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.SharedPoolSizeDiffers,
+                $"This build asks for {request.Slots} jobserver slots, but the pool this user's builds share (JobserverScope=User) was made with {pool.Size} by a build still running; every build keeps {pool.Size} until the last one using the pool ends. Give every build with JobserverScope=User the same JobserverSlots (or none: the core count).", blame);
+        }
+
+        var handle = new BuildJobserverHandle
+        {
+            Nonce = Guid.NewGuid().ToString("N"),
+            Mode = BuildJobserverMode.Owned,
+            Slots = pool.Size,
+            PoolPath = pool.Auth.Name!,
+            PoolIdentity = pool.Identity,
+            Directory = pool.Directory,
+            OwnerProcessId = ProcessInfo.CurrentId,
+            InheritedRejected = inheritedRejected,
+            Shared = true,
+            MinFreeMemoryMiB = request.MinFreeMemoryMiB,
+        };
+        JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.SharedPoolJoined, pool.SharedPoolCreated
+            ? $"Created the jobserver of {pool.Size} slots that this user's builds share (JobserverScope=User; {pool.Auth.ToAuthString()})."
+            : $"Joined the jobserver of {pool.Size} slots that this user's builds share (JobserverScope=User; {pool.Auth.ToAuthString()}).");
+        return new BuildJobserverOwner(handle, pool);
     }
 
     private static BuildJobserverOwner Join(TaskLoggingHelper log, JobserverAuth auth, PipeIdentity? identity, int jobs, string variable, string? blame)

@@ -31,7 +31,7 @@ internal sealed class NodeJobserver : IDisposable
     private NodeJobserver(BuildJobserverHandle handle)
     {
         Handle = handle;
-        Ledger = new TokenLedger(handle.Directory);
+        Ledger = new TokenLedger(handle.Directory, handle.JournalTag);
     }
 
     /// <summary>The build's jobserver as the entry process described it.</summary>
@@ -41,7 +41,7 @@ internal sealed class NodeJobserver : IDisposable
     public TokenLedger Ledger { get; }
 
     /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
-    public static NodeJobserver Get(IBuildEngine engine, int slots)
+    public static NodeJobserver Get(IBuildEngine engine, ProjectJobserverSettings settings)
     {
         var engine4 = (IBuildEngine4)engine;
         if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver known)
@@ -49,7 +49,7 @@ internal sealed class NodeJobserver : IDisposable
             return known;
         }
 
-        var handle = Rendezvous.Request(engine, slots);
+        var handle = Rendezvous.Request(engine, settings);
         lock (Gate)
         {
             if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver raced)

@@ -12,9 +12,11 @@ namespace MSBuild.Jobserver.Tasks.Report;
 internal static class JournalAdapter
 {
     /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
-    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost)
+    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost, long startedMs)
     {
-        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered);
+        var others = handle.Shared ? journal.OtherBuildsBetween(startedMs, LedgerJournal.NowMs) : default;
+        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered,
+            handle.Shared ? new OtherBuildsUse(others.TokenSeconds, others.Peak) : null);
         var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
         return new TimingInput(title, summaryText, facts, reportHolds);
     }
@@ -25,6 +27,7 @@ internal static class JournalAdapter
     {
         BuildJobserverMode.Inherited when Environment.GetEnvironmentVariable("CARGO_MAKEFLAGS") is not null => PoolForm.JoinedCargo,
         BuildJobserverMode.Inherited => PoolForm.JoinedMake,
+        _ when handle.Shared => PoolForm.SharedByUser,
         _ => PoolForm.Own,
     };
 }

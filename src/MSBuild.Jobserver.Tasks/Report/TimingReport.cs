@@ -68,6 +68,7 @@ internal static class TimingReport
         {
             PoolForm.JoinedMake => "joined make's jobserver",
             PoolForm.JoinedCargo => "joined cargo's jobserver",
+            PoolForm.SharedByUser => "shared by this user's builds (JobserverScope=User)",
             _ => "own pool",
         };
         html.Append("<table class=\"facts\" id=\"pool\">\n");
@@ -79,6 +80,12 @@ internal static class TimingReport
         Fact(html, "span", "First request to last release", TimingLayout.Seconds(holds.Count == 0 ? 0 : layout.SpanMs));
         Fact(html, "lost", "Tokens lost", Number(pool.Lost));
         Fact(html, "recovered", "Tokens recovered", Number(pool.Recovered));
+        if (pool.OtherBuilds is { } others)
+        {
+            Fact(html, "other-builds", "Held by other builds meanwhile",
+                TimingLayout.Seconds((long)(others.TokenSeconds * 1000)) + " of token time, at most " + Number(others.Peak) + " at once");
+        }
+
         html.Append("</table>\n");
     }
 

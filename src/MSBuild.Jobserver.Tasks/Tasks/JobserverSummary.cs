@@ -79,10 +79,12 @@ public sealed class JobserverSummary : Task
     {
         var lines = new List<SummaryLine>();
         var handle = owner.Handle;
-        var journal = LedgerJournal.Read(handle.Directory);
+        var journal = LedgerJournal.Read(handle.Directory, handle.JournalTag);
         var holds = journal.Holds;
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
-        var missing = owner.Pool is { } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
+
+        // What a shared pool lacks now may be held by the other builds: only the last build to leave can count it.
+        var missing = owner.Pool is { IsShared: false } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
 
         if (unreleased > 0)
         {
@@ -96,7 +98,9 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
-        var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
+        var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make"
+            : handle.Shared ? SharedKind(journal, owner.StartedMs, handle.Slots)
+            : "own pool";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
             handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
@@ -110,11 +114,21 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
         return lines;
+    }
+
+    // The shared pool's line says how much of it the user's other builds held while this one ran.
+    private static string SharedKind(LedgerJournal journal, long startedMs, int slots)
+    {
+        var now = LedgerJournal.NowMs;
+        var (tokenSeconds, peak) = journal.OtherBuildsBetween(startedMs, now);
+        var share = now > startedMs ? tokenSeconds * 1000.0 / ((now - startedMs) * (double)slots) : 0;
+        return string.Format(CultureInfo.InvariantCulture,
+            "shared by this user's builds; other builds held {0:0.0} token-s, {1:0%} of the pool, while this build ran, at most {2} at once", tokenSeconds, share, peak);
     }
 
     // MSBuild may build the entry project on a worker node, but the pool, its records and its token count live in
