@@ -4,6 +4,7 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Memory;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -23,12 +24,16 @@ internal sealed class BuildJobserverOwner : IDisposable
     private static readonly object Gate = new();
 
     private readonly JobTokenPool? _pool;
+    private JobserverClient? _gateClient;
 
     private BuildJobserverOwner(BuildJobserverHandle handle, JobTokenPool? pool)
     {
         Handle = handle;
         _pool = pool;
     }
+
+    /// <summary>The free-memory limit's gate (JobserverMinFreeMemory), null when there is none.</summary>
+    public MemoryGate? MemoryGate { get; private set; }
 
     /// <summary>What nodes receive.</summary>
     public BuildJobserverHandle Handle { get; }
@@ -69,6 +74,7 @@ internal sealed class BuildJobserverOwner : IDisposable
             }
 
             var owner = Create(log, request, environment, blame);
+            owner.StartMemoryGate(log, request.MinFreeMemoryMiB, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
@@ -222,6 +228,54 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
     public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
-    /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
-    public void Dispose() => _pool?.Close();
+    /// <summary>
+    /// Gives back what the memory gate holds, then drains, counts and closes what this build created; its directory goes
+    /// with it (see PoolDirectory). A shared pool is left to the builds still using it.
+    /// </summary>
+    public void Dispose()
+    {
+        MemoryGate?.Dispose();
+        _gateClient?.Dispose();
+        _pool?.Close();
+    }
+
+    // JobserverMinFreeMemory: only a pool this build makes or shares can be held closed; make's is make's.
+    private void StartMemoryGate(TaskLoggingHelper log, long thresholdMiB, string? blame)
+    {
+        if (thresholdMiB <= 0 || Handle.Mode == BuildJobserverMode.None)
+        {
+            return;
+        }
+
+        if (Handle.Mode == BuildJobserverMode.Inherited)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown,
+                $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: this build runs within the jobserver of the make or cargo that started it, whose tokens it does not hold back.", blame);
+            return;
+        }
+
+        try
+        {
+            _gateClient = PoolPlatform.IsWindows
+                ? JobserverClient.Connect(JobserverAuth.Semaphore(Handle.PoolPath))
+                : JobserverClient.ConnectToValidated(Handle.PoolPath, Handle.PoolIdentity ?? throw new JobserverException(JobserverRejection.IdentityMismatch, "The pool came without an identity to check it against."));
+            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
+        }
+        catch (JobserverException ex)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown, $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: {ex.Message}", blame);
+            return;
+        }
+
+        if (MemoryGate is null)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown,
+                $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: the memory available to this build cannot be read on this system (docs/platforms.md says where it can).", blame);
+        }
+        else
+        {
+            JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.MemoryWait,
+                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {AvailableMemory.Read() / (1024 * 1024)} MiB available now).");
+        }
+    }
 }

@@ -28,11 +28,11 @@ internal sealed class Lease : IDisposable
     /// <summary>
     /// Registers a lease in <paramref name="directory"/>, before its holder reads a token. It is made and locked
     /// under a pending name, then renamed: a refill never sees an unlocked live lease. A lease in a directory that is
-    /// gone (the build ended) is a no-op.
+    /// gone (the build ended) is a no-op. <paramref name="kind"/> starts its id: what the lease is for, when that matters.
     /// </summary>
-    public static Lease Begin(PoolDirectory directory)
+    public static Lease Begin(PoolDirectory directory, string kind = "")
     {
-        var id = Guid.NewGuid().ToString("N");
+        var id = kind + Guid.NewGuid().ToString("N");
         var pending = directory.PendingLeasePath(id);
         FileLock? fileLock;
         try

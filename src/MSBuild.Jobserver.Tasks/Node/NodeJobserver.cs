@@ -6,6 +6,7 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks.Node;
@@ -18,6 +19,7 @@ namespace MSBuild.Jobserver.Tasks.Node;
 internal sealed class NodeJobserver : IDisposable
 {
     private const string RegistrationKey = "MSBuild.Jobserver.Node";
+    private const int MemoryPollMilliseconds = 20;
     private static readonly object Gate = new();
 
     private readonly object _connectGate = new();
@@ -114,18 +116,41 @@ internal sealed class NodeJobserver : IDisposable
             : JobserverClient.ConnectToValidated(path, identity ?? throw new JobserverException(
                 JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
 
-    /// <summary>Waits until the build-local slot or the pool seems to have a free token; takes none.</summary>
-    public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout);
+    /// <summary>
+    /// Waits until the build-local slot or the pool seems to have a free token, and no memory gate holds the pool
+    /// closed (JobserverMinFreeMemory); takes none.
+    /// </summary>
+    public void WaitForFreeToken(CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (MemoryShort())
+        {
+            if (timeout is { } limit && clock.Elapsed > limit)
+            {
+                throw new TimeoutException("No jobserver token became available in time: memory stayed short.");
+            }
+
+            cancellationToken.WaitHandle.WaitOne(MemoryPollMilliseconds);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        JobserverClient.WaitForFreeToken(Clients(), cancellationToken, timeout is { } t ? (t > clock.Elapsed ? t - clock.Elapsed : TimeSpan.Zero) : null);
+    }
 
     /// <summary>
-    /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits. Its lease
+    /// A token from the build-local slot or the pool if one is free right now and no memory gate holds the pool closed;
+    /// null otherwise. Never waits. Its lease
     /// begins before anything is read. <paramref name="requestedMs"/>: when the caller first asked (for the wait it
     /// reports), if not now.
     /// </summary>
     public HeldToken? TryAcquire(string project, string tool, long? requestedMs = null)
     {
         var clients = Clients();
+        if (MemoryShort())
+        {
+            return null;
+        }
+
         var requested = requestedMs ?? LedgerJournal.NowMs;
         var lease = Ledger.BeginLease();
         try
@@ -173,6 +198,10 @@ internal sealed class NodeJobserver : IDisposable
         _pool?.Dispose();
         _local?.Dispose();
     }
+
+    // A memory gate of this build, or of another sharing the pool, holds it closed: no token for the package's tools.
+    private bool MemoryShort() =>
+        Handle.Mode == BuildJobserverMode.Owned && Handle.Directory.Length > 0 && MemoryGate.IsClosed(PoolDirectory.Open(Handle.Directory));
 
     private JobserverClient[] Clients()
     {

@@ -38,4 +38,11 @@ internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, in
 /// Everything the timing report shows, independent of how the build recorded it: the report reads only this, so
 /// the one adapter that fills it is all that changes when the record does.
 /// </summary>
-internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds);
+internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds)
+{
+    /// <summary>The stretches in which the pool handed out no token for want of memory (JobserverMinFreeMemory).</summary>
+    public IReadOnlyList<ReportMemoryWait> MemoryWaits { get; init; } = System.Array.Empty<ReportMemoryWait>();
+}
+
+/// <summary>A wait for memory: from, to (milliseconds on the holds' clock), the least memory available meanwhile (MiB).</summary>
+internal sealed record ReportMemoryWait(long StartMs, long EndMs, long LowestAvailableMiB);

@@ -7,6 +7,7 @@ using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 using MSBuild.Jobserver.Tasks.Node;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -101,10 +102,21 @@ public sealed class JobserverSummary : Task
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make"
             : handle.Shared ? SharedKind(journal, owner.StartedMs, handle.Slots)
             : "own pool";
+        var memoryWaits = owner.MemoryGate?.Waits ?? Array.Empty<MemoryWait>();
+        var memoryText = owner.MemoryGate is { } gate
+            ? string.Format(CultureInfo.InvariantCulture, "; {0} wait(s) for memory below {1} MiB, {2:0.0} s", memoryWaits.Count, gate.ThresholdMiB, memoryWaits.Sum(w => w.EndMs - w.StartMs) / 1000.0)
+            : "";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered{7}.",
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered, memoryText));
         lines.Add(summary);
+        if (memoryWaits.Count > 0)
+        {
+            lines.Add(SummaryLine.Message(DiagnosticCode.MemoryWait, string.Format(CultureInfo.InvariantCulture,
+                "The pool handed out no new token {0} time(s), {1:0.0} s in all (the longest {2:0.0} s), while less than {3} MiB of memory was available (least {4} MiB) and a job ran; it held back up to {5} token(s).",
+                memoryWaits.Count, memoryWaits.Sum(w => w.EndMs - w.StartMs) / 1000.0, memoryWaits.Max(w => w.EndMs - w.StartMs) / 1000.0,
+                owner.MemoryGate!.ThresholdMiB, memoryWaits.Min(w => w.LowestAvailableMiB), memoryWaits.Max(w => w.TokensHeld))));
+        }
 
         if (TraceFile.Trim().Length > 0)
         {
@@ -114,7 +126,7 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs, memoryWaits);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
