@@ -109,12 +109,16 @@ public sealed class UserScopeTests : EndToEndTest
         var repo = NewFixture("uk");
         var shared = SharedTemp(repo);
         var log = Path.Combine(repo.Root, "logs", "shared-intervals.log");
-        ReliabilitySupport.WriteHeavyWorkspace(Path.Combine(repo.Root, "wk", "ws"), "wk", crates: 4, copies: 3);
-        var killedEntry = repo.AddProject("wk", PackageUse.PackageReference, "", """
-              <Target Name="CargoBuild" AfterTargets="Build">
-                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-              </Target>
-            """);
+        var heavy = new[] { "wk0", "wk1" }.Select(name =>
+        {
+            ReliabilitySupport.WriteHeavyWorkspace(Path.Combine(repo.Root, name, "ws"), name, crates: 3, copies: 3);
+            return repo.AddProject(name, PackageUse.PackageReference, "", """
+                  <Target Name="CargoBuild" AfterTargets="Build">
+                    <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
+                  </Target>
+                """);
+        }).ToList();
+        var killedEntry = repo.AddTraversal("wk.proj", heavy);
         var survivorEntry = AddBuild(repo, "ws", 2, 4);
 
         using var killed = ReliabilitySupport.StartBuild(repo, killedEntry, UserOptions(log, Slots), shared);
@@ -125,7 +129,7 @@ public sealed class UserScopeTests : EndToEndTest
             "the surviving build never started a compile:\n" + ProcessRunner.Tail(survivor.ReadOutput()));
 
         var tree = ReliabilitySupport.Descendants(killed.Process.Id);
-        var msbuild = tree.Where(p => p.Name == "dotnet").ToList();
+        var msbuild = tree.Where(p => ReliabilitySupport.CommandLine(p.Pid).Contains("nodemode", StringComparison.OrdinalIgnoreCase)).ToList();
         ReliabilitySupport.Signal(killed.Process.Id, 9);
         foreach (var node in msbuild)
         {
@@ -133,6 +137,7 @@ public sealed class UserScopeTests : EndToEndTest
         }
 
         killed.Process.WaitForExit();
+        Assert.IsNotEmpty(msbuild, "the killed build had no worker node to kill: " + string.Join(", ", tree));
         var run = survivor.WaitForExit(TimeSpan.FromMinutes(10));
         Assert.AreEqual(0, run.Outcome.ExitCode, $"the surviving build failed ({run.Outcome}):\n{ProcessRunner.Tail(run.Output)}");
         Assert.IsTrue(ReliabilitySupport.WaitFor(() => ReliabilitySupport.StillRunning(tree).Count == 0, TimeSpan.FromMinutes(3)),
