@@ -7,7 +7,10 @@ namespace MSBuild.Jobserver.IntegrationTests;
 /// as root) limited to <see cref="LimitMiB"/>. Every compile first needs <see cref="CompileMiB"/> (a RUSTC_WRAPPER
 /// allocates and touches it, holds it, frees it, then runs rustc), so three at once exceed the limit with the build's
 /// own processes. With the threshold the pool hands out no new token while less than <see cref="ThresholdMiB"/> is
-/// available and a compile runs: no compile is OOM-killed and the build passes. Without it, the kernel's OOM killer
+/// available and a compile runs: no compile is OOM-killed and the build passes. The threshold is above what is free
+/// when the build starts: the gate sees memory only once a compile has taken it, so compiles that start in the same
+/// instant all see the memory free before them (a first run with 2200 MiB started three within 0.4 s: one was
+/// OOM-killed); above it, once a compile runs the next waits. Without it, the kernel's OOM killer
 /// ends compiles (the run says how many) and the build fails.
 /// </summary>
 [TestClass]
@@ -15,7 +18,7 @@ public sealed class MemoryLimitTests : EndToEndTest
 {
     private const int LimitMiB = 3000;
     private const int CompileMiB = 1000;
-    private const int ThresholdMiB = 2200;
+    private const int ThresholdMiB = 2950;
     private const string CgroupRoot = "/sys/fs/cgroup/memory";
 
     private const string HogWrapperScript = """
@@ -57,6 +60,8 @@ public sealed class MemoryLimitTests : EndToEndTest
         Assert.IsLessThanOrEqualTo(2, IntervalLog.MaxOverlap(result.Compiles), "more compiles ran at once than the memory allows:\n" + result.Describe());
         Assert.IsNotEmpty(result.Run.LinesWith("wait(s) for memory below " + ThresholdMiB.ToString(CultureInfo.InvariantCulture) + " MiB"), "the summary does not count the waits for memory:\n" + result.Describe());
         Assert.IsNotEmpty(result.Run.LinesWith("JOBS0086"), "the summary does not say the pool held tokens back:\n" + result.Describe());
+        Assert.AreEqual(0, Fixtures.Summaries(result.Run).Single().Lost, "the tokens the gate held were counted as lost");
+        Assert.DoesNotContain("JOBS0021", Fixtures.WarningCodes(result.Run));
     }
 
     /// <summary>Without it (the same build, the same cgroup limit), says what happens: the OOM killer ends compiles.</summary>

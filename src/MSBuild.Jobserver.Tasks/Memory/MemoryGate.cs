@@ -70,6 +70,18 @@ internal sealed class MemoryGate : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="countAvailable"/> (a count of the pool's free tokens) while the gate takes and gives back
+    /// nothing, and adds the tokens the gate holds: the pool's tokens not held by a job.
+    /// </summary>
+    public int CountWithHeld(Func<int> countAvailable)
+    {
+        lock (_gate)
+        {
+            return countAvailable() + _held.Count;
+        }
+    }
+
     /// <summary>Starts watching the pool in <paramref name="directory"/>; null when this platform's available memory cannot be read.</summary>
     public static MemoryGate? Start(string directory, JobserverClient pool, long thresholdMiB, Func<long?> available) =>
         available() is null ? null : new MemoryGate(directory, pool, thresholdMiB, available);

@@ -85,7 +85,10 @@ public sealed class JobserverSummary : Task
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
 
         // What a shared pool lacks now may be held by the other builds: only the last build to leave can count it.
-        var missing = owner.Pool is { IsShared: false } pool ? Math.Max(0, pool.Size - pool.CountAvailable() - unreleased) : 0;
+        // The memory gate's tokens are the pool's, held back, not lost.
+        var missing = owner.Pool is { IsShared: false } pool
+            ? Math.Max(0, pool.Size - (owner.MemoryGate?.CountWithHeld(pool.CountAvailable) ?? pool.CountAvailable()) - unreleased)
+            : 0;
 
         if (unreleased > 0)
         {
