@@ -128,7 +128,9 @@ public sealed class UserScopeTests : EndToEndTest
         Assert.IsTrue(ReliabilitySupport.WaitFor(() => ReliabilitySupport.Starts(log).Any(s => s[2].StartsWith("jbs_ws", StringComparison.Ordinal)), TimeSpan.FromMinutes(5)),
             "the surviving build never started a compile:\n" + ProcessRunner.Tail(survivor.ReadOutput()));
 
-        var tree = ReliabilitySupport.Descendants(killed.Process.Id);
+        // The build's processes, found by what their environment holds (worker nodes need not be the entry process's children).
+        var mark = "JBS_OUTPUT_FILE=" + killed.OutputFile;
+        var tree = ReliabilitySupport.Descendants(0).Where(p => Environ(p.Pid).Contains(mark, StringComparer.Ordinal)).ToList();
         var msbuild = tree.Where(p => ReliabilitySupport.CommandLine(p.Pid).Contains("nodemode", StringComparison.OrdinalIgnoreCase)).ToList();
         ReliabilitySupport.Signal(killed.Process.Id, 9);
         foreach (var node in msbuild)
@@ -154,6 +156,18 @@ public sealed class UserScopeTests : EndToEndTest
         Assert.HasCount(8, compiles.Where(c => c.Label.StartsWith("jbs_ws", StringComparison.Ordinal)).ToList(), IntervalLog.Describe(compiles));
         Assert.IsLessThanOrEqualTo(Slots, IntervalLog.MaxOverlap(compiles), "the builds together ran more compiles than their shared pool:\n" + IntervalLog.Describe(compiles));
         AssertNothingLeft(shared);
+    }
+
+    private static string[] Environ(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Array.Empty<string>();
+        }
     }
 
     private static string SharedTemp(FixtureRepo repo)
