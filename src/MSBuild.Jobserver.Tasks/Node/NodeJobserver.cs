@@ -139,9 +139,8 @@ internal sealed class NodeJobserver : IDisposable
 
     /// <summary>
     /// A token from the build-local slot or the pool if one is free right now and no memory gate holds the pool closed;
-    /// null otherwise. Never waits. Its lease
-    /// begins before anything is read. <paramref name="requestedMs"/>: when the caller first asked (for the wait it
-    /// reports), if not now.
+    /// null otherwise. Never waits. Its lease begins before anything is read. <paramref name="requestedMs"/>: when the
+    /// caller first asked (for the wait it reports), if not now.
     /// </summary>
     public HeldToken? TryAcquire(string project, string tool, long? requestedMs = null)
     {
@@ -201,7 +200,8 @@ internal sealed class NodeJobserver : IDisposable
 
     // A memory gate of this build, or of another sharing the pool, holds it closed: no token for the package's tools.
     private bool MemoryShort() =>
-        Handle.Mode == BuildJobserverMode.Owned && Handle.Directory.Length > 0 && MemoryGate.IsClosed(PoolDirectory.Open(Handle.Directory));
+        Handle.Mode == BuildJobserverMode.Owned && (Handle.MinFreeMemoryMiB > 0 || Handle.Shared) && Handle.Directory.Length > 0
+        && MemoryGate.IsClosed(PoolDirectory.Open(Handle.Directory));
 
     private JobserverClient[] Clients()
     {
