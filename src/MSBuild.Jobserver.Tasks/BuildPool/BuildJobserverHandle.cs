@@ -60,6 +60,15 @@ internal sealed class BuildJobserverHandle
     /// <summary>Why there is no pool (mode None), for the log.</summary>
     public string Reason { get; init; } = "";
 
+    /// <summary>True for the pool shared by all of the user's builds (JobserverScope=User): its directory holds every build's leases.</summary>
+    public bool Shared { get; init; }
+
+    /// <summary>No new token while less memory than this (MiB) is available and a job runs; 0 is off.</summary>
+    public long MinFreeMemoryMiB { get; init; }
+
+    /// <summary>What names this build's journals in a directory that other builds' share (empty in a build's own).</summary>
+    public string JournalTag => Shared ? Nonce : "";
+
     /// <summary>The handle as the rendezvous target returns it.</summary>
     public ITaskItem ToItem()
     {
@@ -74,6 +83,8 @@ internal sealed class BuildJobserverHandle
         item.SetMetadata(nameof(OwnerProcessId), OwnerProcessId.ToString(CultureInfo.InvariantCulture));
         item.SetMetadata(nameof(InheritedRejected), InheritedRejected ? "true" : "false");
         item.SetMetadata(nameof(Reason), Reason);
+        item.SetMetadata(nameof(Shared), Shared ? "true" : "false");
+        item.SetMetadata(nameof(MinFreeMemoryMiB), MinFreeMemoryMiB.ToString(CultureInfo.InvariantCulture));
         return item;
     }
 
@@ -103,6 +114,8 @@ internal sealed class BuildJobserverHandle
             OwnerProcessId = owner,
             InheritedRejected = string.Equals(item.GetMetadata(nameof(InheritedRejected)), "true", StringComparison.OrdinalIgnoreCase),
             Reason = item.GetMetadata(nameof(Reason)),
+            Shared = string.Equals(item.GetMetadata(nameof(Shared)), "true", StringComparison.OrdinalIgnoreCase),
+            MinFreeMemoryMiB = long.TryParse(item.GetMetadata(nameof(MinFreeMemoryMiB)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var minFree) ? minFree : 0,
         };
     }
 

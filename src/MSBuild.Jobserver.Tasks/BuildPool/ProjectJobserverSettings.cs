@@ -55,6 +55,12 @@ internal sealed class ProjectJobserverSettings
     /// <summary>The resolved pool size asked for (JobserverSlots, else the node count; 0 for no pool: -m:1).</summary>
     public int Slots { get; init; }
 
+    /// <summary>JobserverScope=User: the build joins the pool all of the user's builds share.</summary>
+    public bool UserScope { get; init; }
+
+    /// <summary>JobserverMinFreeMemory in MiB: no new token while less is available and a job runs; 0 is off.</summary>
+    public long MinFreeMemoryMiB { get; init; }
+
     /// <summary>The jobserver-aware programs.</summary>
     public IReadOnlyList<JobserverToolSpec> Tools { get; init; } = Array.Empty<JobserverToolSpec>();
 
@@ -79,29 +85,35 @@ internal sealed class ProjectJobserverSettings
     public static IList<string> GlobalPropertyNames(IBuildEngine engine) =>
         engine is IBuildEngine6 engine6 ? engine6.GetGlobalProperties().Keys.ToList() : new List<string>();
 
-    // One line: enabled|slots|longwait|tool:form,tool:form|project name (last, it may hold anything but a newline).
+    // One line: enabled|slots|longwait|scope|min free MiB|tool:form,tool:form|project name (last, it may hold anything but a newline).
     private string Serialize() => string.Join("|",
         Enabled ? "1" : "0",
         Slots.ToString(CultureInfo.InvariantCulture),
         LongWaitSeconds.ToString(CultureInfo.InvariantCulture),
+        UserScope ? "user" : "build",
+        MinFreeMemoryMiB.ToString(CultureInfo.InvariantCulture),
         string.Join(",", Tools.Select(t => t.Name.Replace(",", "").Replace("|", "").Replace(":", "") + ":" + (int)t.Form)),
         ProjectName.Replace('\n', ' '));
 
     private static ProjectJobserverSettings? Parse(string text)
     {
-        var parts = text.Split(new[] { '|' }, 5);
-        if (parts.Length != 5
+        var parts = text.Split(new[] { '|' }, 7);
+        if (parts.Length != 7
             || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var slots)
-            || !double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var wait))
+            || !double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var wait)
+            || !long.TryParse(parts[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out var minFree))
         {
             return null;
         }
 
-        var tools = parts[3].Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries)
+        var tools = parts[5].Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries)
             .Select(t => t.Split(':'))
             .Where(t => t.Length == 2 && int.TryParse(t[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
             .Select(t => new JobserverToolSpec(t[0], (MakeflagsForm)int.Parse(t[1], CultureInfo.InvariantCulture)))
             .ToList();
-        return new ProjectJobserverSettings { Enabled = parts[0] == "1", Slots = slots, LongWaitSeconds = wait, Tools = tools, ProjectName = parts[4] };
+        return new ProjectJobserverSettings
+        {
+            Enabled = parts[0] == "1", Slots = slots, LongWaitSeconds = wait, UserScope = parts[3] == "user", MinFreeMemoryMiB = minFree, Tools = tools, ProjectName = parts[6],
+        };
     }
 }

@@ -32,9 +32,14 @@ internal static class Rendezvous
         Path.GetDirectoryName(typeof(Rendezvous).Assembly.Location) ?? ".", "..", "rendezvous", "dirs.proj"));
 
     /// <summary>Asks MSBuild for the build's handle. Must not be called while the task has yielded.</summary>
-    public static BuildJobserverHandle Request(IBuildEngine engine, int slots)
+    public static BuildJobserverHandle Request(IBuildEngine engine, ProjectJobserverSettings settings)
     {
-        var properties = new Hashtable { ["JobserverSlots"] = slots.ToString(CultureInfo.InvariantCulture) };
+        var properties = new Hashtable
+        {
+            ["JobserverSlots"] = settings.Slots.ToString(CultureInfo.InvariantCulture),
+            ["JobserverScope"] = settings.UserScope ? "User" : "Build",
+            ["JobserverMinFreeMemory"] = settings.MinFreeMemoryMiB.ToString(CultureInfo.InvariantCulture),
+        };
         var items = Build(engine, TargetName, properties);
         if (items.Length != 1)
         {

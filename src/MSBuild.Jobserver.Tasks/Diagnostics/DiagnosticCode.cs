@@ -56,6 +56,15 @@ internal static class DiagnosticCode
     public const string DescriptorsClosed = "JOBS0051";
     public const string ToolNotAClient = "JOBS0052";
     public const string ToolCannotReadFifo = "JOBS0053";
+    // The pool shared by a user's builds (JobserverScope=User) and the free-memory limit.
+    public const string SharedPoolSizeDiffers = "JOBS0080";
+    public const string SharedPoolUnavailable = "JOBS0081";
+    public const string InvalidScope = "JOBS0082";
+    public const string InvalidMinFreeMemory = "JOBS0083";
+    public const string MemoryUnknown = "JOBS0084";
+    public const string SharedPoolJoined = "JOBS0085";
+    public const string MemoryWait = "JOBS0086";
+
     // The timing report.
     public const string ReportFileFailed = "JOBS0070";
 

@@ -5,10 +5,14 @@ using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.EntryProcess;
+
+/// <summary>What the rendezvous asks of the owner: the size, the scope (the user's shared pool or the build's own) and the memory limit.</summary>
+internal readonly record struct OwnerRequest(int Slots, bool UserScope, long MinFreeMemoryMiB);
 
 /// <summary>
 /// Owns the build's jobserver in the entry process: creates our pool, or validates and joins the one inherited
@@ -21,6 +25,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     private static readonly object Gate = new();
 
     private readonly JobTokenPool? _pool;
+    private JobserverClient? _gateClient;
 
     private BuildJobserverOwner(BuildJobserverHandle handle, JobTokenPool? pool)
     {
@@ -28,11 +33,17 @@ internal sealed class BuildJobserverOwner : IDisposable
         _pool = pool;
     }
 
+    /// <summary>The free-memory limit's gate (JobserverMinFreeMemory), null when there is none.</summary>
+    public MemoryGate? MemoryGate { get; private set; }
+
     /// <summary>What nodes receive.</summary>
     public BuildJobserverHandle Handle { get; }
 
     /// <summary>The pool this process created (ours, or the one-token local pool when inherited).</summary>
     public JobTokenPool? Pool => _pool;
+
+    /// <summary>When the build's pool was set up (journal milliseconds): the window in which other builds' holds count.</summary>
+    public long StartedMs { get; } = Ledger.LedgerJournal.NowMs;
 
     /// <summary>The owner of the current build in this process, if one was created.</summary>
     public static BuildJobserverOwner? Current(IBuildEngine4 engine) =>
@@ -43,38 +54,51 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// configuration asking with a different slot count gets the same pool and a warning). Warnings name
     /// <paramref name="blame"/> (the entry project) rather than the rendezvous project in the NuGet cache.
     /// </summary>
-    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
+    public static BuildJobserverOwner GetOrCreate(IBuildEngine4 engine, TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame)
     {
         lock (Gate)
         {
             if (Current(engine) is { } existing)
             {
-                if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Slots != requestedSlots)
+                if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Shared != request.UserScope)
                 {
                     JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
-                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {requestedSlots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
+                        $"Projects of this build ask for different jobserver scopes (JobserverScope); the build keeps the first, {(existing.Handle.Shared ? "User" : "Build")}. Set JobserverScope once for the whole build (Directory.Build.props or -p:JobserverScope=User).", blame);
+                }
+                else if (existing.Handle.Mode == BuildJobserverMode.Owned && !existing.Handle.Shared && existing.Handle.Slots != request.Slots)
+                {
+                    JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
+                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {request.Slots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
                 }
 
                 return existing;
             }
 
-            var owner = Create(log, requestedSlots, environment, blame);
+            var owner = Create(log, request, environment, blame);
+            owner.StartMemoryGate(log, request.MinFreeMemoryMiB, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
-    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
+    private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame)
     {
+        var requestedSlots = request.Slots;
         var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
+            // A build that make or cargo runs stays within their -j, whatever its scope.
             return Join(log, auth, identity, inherited.Jobs ?? Math.Max(1, requestedSlots), inherited.VariableName, blame);
         }
 
         if (requestedSlots == ConfigureJobserver.NoPool)
         {
             return new BuildJobserverOwner(BuildJobserverHandle.None("The build runs on one node (-m:1) and JobserverSlots is empty: tools run with their own defaults, as under make -j1.", inherited.Rejected), null);
+        }
+
+        if (request.UserScope && JoinUserPool(log, request, inherited.Rejected, blame) is { } shared)
+        {
+            return shared;
         }
 
         try
@@ -91,6 +115,7 @@ internal sealed class BuildJobserverOwner : IDisposable
                 Directory = pool.Directory,
                 OwnerProcessId = ProcessInfo.CurrentId,
                 InheritedRejected = inherited.Rejected,
+                MinFreeMemoryMiB = request.MinFreeMemoryMiB,
             };
             JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolCreated,
                 $"Created a jobserver of {requestedSlots} slots for this build ({pool.Auth.ToAuthString()}).");
@@ -102,6 +127,46 @@ internal sealed class BuildJobserverOwner : IDisposable
             JobserverLog.Warning(log, code, ex.Message + " The build goes on without a jobserver: tools use their own defaults.", blame);
             return new BuildJobserverOwner(BuildJobserverHandle.None(ex.Message, inherited.Rejected), null);
         }
+    }
+
+    // The pool all of this user's builds share; null (warned) when it cannot be used, and the build makes its own.
+    private static BuildJobserverOwner? JoinUserPool(TaskLoggingHelper log, OwnerRequest request, bool inheritedRejected, string? blame)
+    {
+        JobTokenPool pool;
+        try
+        {
+            pool = JobTokenPool.JoinUserPool(request.Slots, null);
+        }
+        catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.SharedPoolUnavailable,
+                ex.Message + " This build cannot share the pool of this user's builds (JobserverScope=User), so it uses a pool of its own.", blame);
+            return null;
+        }
+
+        if (pool.Size != request.Slots)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.SharedPoolSizeDiffers,
+                $"This build asks for {request.Slots} jobserver slots, but the pool this user's builds share (JobserverScope=User) was made with {pool.Size} by a build still running; every build keeps {pool.Size} until the last one using the pool ends. Give every build with JobserverScope=User the same JobserverSlots (or none: the core count).", blame);
+        }
+
+        var handle = new BuildJobserverHandle
+        {
+            Nonce = Guid.NewGuid().ToString("N"),
+            Mode = BuildJobserverMode.Owned,
+            Slots = pool.Size,
+            PoolPath = pool.Auth.Name!,
+            PoolIdentity = pool.Identity,
+            Directory = pool.Directory,
+            OwnerProcessId = ProcessInfo.CurrentId,
+            InheritedRejected = inheritedRejected,
+            Shared = true,
+            MinFreeMemoryMiB = request.MinFreeMemoryMiB,
+        };
+        JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.SharedPoolJoined, pool.SharedPoolCreated
+            ? $"Created the jobserver of {pool.Size} slots that this user's builds share (JobserverScope=User; {pool.Auth.ToAuthString()})."
+            : $"Joined the jobserver of {pool.Size} slots that this user's builds share (JobserverScope=User; {pool.Auth.ToAuthString()}).");
+        return new BuildJobserverOwner(handle, pool);
     }
 
     private static BuildJobserverOwner Join(TaskLoggingHelper log, JobserverAuth auth, PipeIdentity? identity, int jobs, string variable, string? blame)
@@ -184,11 +249,14 @@ internal sealed class BuildJobserverOwner : IDisposable
     public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
     /// <summary>
-    /// Drains, counts and closes what this build created, under the ledger's lock (rule 5 of TokenLedger: no node's
-    /// refill counts at the same time); its directory goes with it (see PoolDirectory).
+    /// Gives back what the memory gate holds, then drains, counts and closes what this build created, under the
+    /// ledger's lock (rule 5 of TokenLedger: no node's refill counts at the same time); its directory goes with it (see
+    /// PoolDirectory). A shared pool is left to the builds still using it.
     /// </summary>
     public void Dispose()
     {
+        MemoryGate?.Dispose();
+        _gateClient?.Dispose();
         if (_pool is null)
         {
             return;
@@ -196,5 +264,45 @@ internal sealed class BuildJobserverOwner : IDisposable
 
         LedgerLock.Wait(PoolDirectory.Open(_pool.Directory), shared: false, out var ledgerLock);
         _pool.Close(ledgerLock);
+    }
+
+    // JobserverMinFreeMemory: only a pool this build makes or shares can be held closed; make's is make's.
+    private void StartMemoryGate(TaskLoggingHelper log, long thresholdMiB, string? blame)
+    {
+        if (thresholdMiB <= 0 || Handle.Mode == BuildJobserverMode.None)
+        {
+            return;
+        }
+
+        if (Handle.Mode == BuildJobserverMode.Inherited)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown,
+                $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: this build runs within the jobserver of the make or cargo that started it, whose tokens it does not hold back.", blame);
+            return;
+        }
+
+        try
+        {
+            _gateClient = PoolPlatform.IsWindows
+                ? JobserverClient.Connect(JobserverAuth.Semaphore(Handle.PoolPath))
+                : JobserverClient.ConnectToValidated(Handle.PoolPath, Handle.PoolIdentity ?? throw new JobserverException(JobserverRejection.IdentityMismatch, "The pool came without an identity to check it against."));
+            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
+        }
+        catch (JobserverException ex)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown, $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: {ex.Message}", blame);
+            return;
+        }
+
+        if (MemoryGate is null)
+        {
+            JobserverLog.Warning(log, DiagnosticCode.MemoryUnknown,
+                $"JobserverMinFreeMemory ({thresholdMiB} MiB) is not applied: the memory available to this build cannot be read on this system (docs/platforms.md says where it can).", blame);
+        }
+        else
+        {
+            JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.MemoryWait,
+                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {AvailableMemory.Read() / (1024 * 1024)} MiB available now).");
+        }
     }
 }

@@ -34,8 +34,9 @@ internal sealed class Lease : IDisposable
     /// Registers a lease in <paramref name="directory"/>, before its holder reads a token. Under the shared ledger lock
     /// it is made and locked under a pending name, then renamed: a count never runs while a lease appears, and never
     /// sees an unlocked live lease. A lease in a directory that is gone (the build ended) is a no-op.
+    /// <paramref name="kind"/> starts its id: what the lease is for, when that matters.
     /// </summary>
-    public static Lease Begin(PoolDirectory directory)
+    public static Lease Begin(PoolDirectory directory, string kind = "")
     {
         switch (LedgerLock.Wait(directory, shared: true, out var gate))
         {
@@ -49,7 +50,7 @@ internal sealed class Lease : IDisposable
 
         using (gate)
         {
-            return BeginUnderGate(directory);
+            return BeginUnderGate(directory, kind);
         }
     }
 
@@ -142,9 +143,9 @@ internal sealed class Lease : IDisposable
         }
     }
 
-    private static Lease BeginUnderGate(PoolDirectory directory)
+    private static Lease BeginUnderGate(PoolDirectory directory, string kind)
     {
-        var id = Guid.NewGuid().ToString("N");
+        var id = kind + Guid.NewGuid().ToString("N");
         var pending = directory.PendingLeasePath(id);
         FileLock? fileLock;
         LockAttempt attempt;

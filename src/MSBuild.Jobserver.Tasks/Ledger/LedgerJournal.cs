@@ -11,17 +11,18 @@ namespace MSBuild.Jobserver.Tasks.Ledger;
 /// <summary>
 /// The build's journal, as read back: every token hold (who, which tool, waited from/to, held from/to) and every
 /// refill (tokens lost and minted again, surplus taken out). Kept in the build's directory, one file per process so
-/// writers never interleave. The end-of-build summary, the trace and reports read it through <see cref="Read(string)"/>.
+/// writers never interleave. The end-of-build summary, the trace and reports read it through <see cref="Read(string, string)"/>.
 /// </summary>
 internal sealed class LedgerJournal
 {
     private static readonly object Gate = new();
 
-    private LedgerJournal(IReadOnlyList<TokenHold> holds, int recovered, int removed)
+    private LedgerJournal(IReadOnlyList<TokenHold> holds, int recovered, int removed, IReadOnlyList<TokenHold> otherBuilds)
     {
         Holds = holds;
         Recovered = recovered;
         Removed = removed;
+        OtherBuilds = otherBuilds;
     }
 
     /// <summary>Now, in the unit the journal uses.</summary>
@@ -36,15 +37,34 @@ internal sealed class LedgerJournal
     /// <summary>Surplus tokens taken out of the pool.</summary>
     public int Removed { get; }
 
+    /// <summary>In a pool builds share: the holds of the other builds (empty in a build's own pool).</summary>
+    public IReadOnlyList<TokenHold> OtherBuilds { get; }
+
     /// <summary>The most holds that overlapped at any instant.</summary>
     public int PeakConcurrent => PeakOf(Holds);
 
     /// <summary>Seconds spent waiting for tokens, all holds together.</summary>
     public double WaitSeconds => Holds.Sum(h => h.WaitMs) / 1000.0;
 
-    /// <summary>The journal kept in the build directory <paramref name="directory"/> (empty when there is none).</summary>
-    public static LedgerJournal Read(string directory) =>
-        Read(directory.Length == 0 ? null : PoolDirectory.Open(directory));
+    /// <summary>
+    /// The journal kept in the build directory <paramref name="directory"/> (empty when there is none); in a directory
+    /// builds share, the build <paramref name="tag"/> names, with the other builds' holds apart.
+    /// </summary>
+    public static LedgerJournal Read(string directory, string tag = "") =>
+        Read(directory.Length == 0 ? null : PoolDirectory.Open(directory), tag);
+
+    /// <summary>
+    /// How much of a shared pool the other builds held between <paramref name="fromMs"/> and <paramref name="toMs"/>:
+    /// token-seconds, and the most tokens at once.
+    /// </summary>
+    public (double TokenSeconds, int Peak) OtherBuildsBetween(long fromMs, long toMs)
+    {
+        var clipped = OtherBuilds
+            .Select(h => h with { AcquiredMs = Math.Max(h.AcquiredMs, fromMs), ReleasedMs = Math.Min(h.ReleasedMs, toMs) })
+            .Where(h => h.ReleasedMs > h.AcquiredMs)
+            .ToList();
+        return (clipped.Sum(h => h.ReleasedMs - h.AcquiredMs) / 1000.0, PeakOf(clipped));
+    }
 
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
     public static int PeakOf(IEnumerable<TokenHold> holds)
@@ -62,15 +82,30 @@ internal sealed class LedgerJournal
         return peak;
     }
 
-    internal static LedgerJournal Read(PoolDirectory? directory)
+    internal static LedgerJournal Read(PoolDirectory? directory, string tag)
     {
         if (directory is null)
         {
-            return new LedgerJournal(Array.Empty<TokenHold>(), 0, 0);
+            return new LedgerJournal(Array.Empty<TokenHold>(), 0, 0, Array.Empty<TokenHold>());
         }
 
+        var own = directory.Journals(tag);
+        var others = tag.Length == 0 ? Array.Empty<string>() : directory.Journals().Except(own, StringComparer.Ordinal).ToArray();
+        int recovered = 0, removed = 0;
+        foreach (var line in directory.RecoveredRecords(tag).SelectMany(ReadLines))
+        {
+            var f = line.Split('\t');
+            recovered += f.Length > 0 && int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : 0;
+            removed += f.Length > 1 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : 0;
+        }
+
+        return new LedgerJournal(HoldsIn(own), recovered, removed, HoldsIn(others));
+    }
+
+    private static IReadOnlyList<TokenHold> HoldsIn(IEnumerable<string> journals)
+    {
         var holds = new List<TokenHold>();
-        foreach (var line in directory.Journals().SelectMany(ReadLines))
+        foreach (var line in journals.SelectMany(ReadLines))
         {
             var f = line.Split('\t');
             if (f.Length == 7
@@ -83,22 +118,14 @@ internal sealed class LedgerJournal
             }
         }
 
-        int recovered = 0, removed = 0;
-        foreach (var line in directory.RecoveredRecords().SelectMany(ReadLines))
-        {
-            var f = line.Split('\t');
-            recovered += f.Length > 0 && int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : 0;
-            removed += f.Length > 1 && int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : 0;
-        }
-
-        return new LedgerJournal(holds.OrderBy(h => h.AcquiredMs).ToList(), recovered, removed);
+        return holds.OrderBy(h => h.AcquiredMs).ToList();
     }
 
-    internal static void Append(PoolDirectory? directory, TokenHold hold)
+    internal static void Append(PoolDirectory? directory, string tag, TokenHold hold)
     {
         if (directory is not null)
         {
-            AppendLine(directory.JournalPath(hold.ProcessId), string.Join("\t",
+            AppendLine(directory.JournalPath(hold.ProcessId, tag), string.Join("\t",
                 hold.RequestedMs.ToString(CultureInfo.InvariantCulture),
                 hold.AcquiredMs.ToString(CultureInfo.InvariantCulture),
                 hold.ReleasedMs.ToString(CultureInfo.InvariantCulture),
@@ -107,8 +134,8 @@ internal sealed class LedgerJournal
         }
     }
 
-    internal static void AppendRefill(PoolDirectory directory, RefillResult refill) =>
-        AppendLine(directory.RecoveredPath(BuildPool.ProcessInfo.CurrentId),
+    internal static void AppendRefill(PoolDirectory directory, string tag, RefillResult refill) =>
+        AppendLine(directory.RecoveredPath(BuildPool.ProcessInfo.CurrentId, tag),
             refill.Recovered.ToString(CultureInfo.InvariantCulture) + "\t" + refill.Removed.ToString(CultureInfo.InvariantCulture));
 
     // Appends never create the directory: once the owner has removed it, a late record is dropped.

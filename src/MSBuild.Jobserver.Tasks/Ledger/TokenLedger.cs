@@ -48,19 +48,26 @@ internal sealed class TokenLedger
     private const int MaxDrain = 1 << 20;
 
     private readonly PoolDirectory? _directory;
+    private readonly string _journalTag;
 
-    /// <summary>The ledger kept in <paramref name="directory"/>; without a directory it keeps nothing.</summary>
-    public TokenLedger(string directory) =>
+    /// <summary>
+    /// The ledger kept in <paramref name="directory"/>; without a directory it keeps nothing. <paramref name="journalTag"/>
+    /// names this build's journals in a directory other builds share (empty in a build's own).
+    /// </summary>
+    public TokenLedger(string directory, string journalTag = "")
+    {
         _directory = directory.Length == 0 ? null : PoolDirectory.Open(directory);
+        _journalTag = journalTag;
+    }
 
     /// <summary>The journal of this build so far.</summary>
-    public LedgerJournal Journal => LedgerJournal.Read(_directory);
+    public LedgerJournal Journal => LedgerJournal.Read(_directory, _journalTag);
 
     /// <summary>Registers a lease before a token is read (rules 1 and 2).</summary>
     public Lease BeginLease() => _directory is null ? Lease.None : Lease.Begin(_directory);
 
     /// <summary>Adds a finished hold to this process's journal; a build that ended meanwhile records nothing.</summary>
-    public void Record(TokenHold hold) => LedgerJournal.Append(_directory, hold);
+    public void Record(TokenHold hold) => LedgerJournal.Append(_directory, _journalTag, hold);
 
     /// <summary>Turns refilling off for the build: something takes tokens without a lease (rule 7).</summary>
     public void DisableRefill()
@@ -135,7 +142,7 @@ internal sealed class TokenLedger
             var result = new RefillResult(minted, drained.Count - keep);
             if (result.Recovered > 0 || result.Removed > 0)
             {
-                LedgerJournal.AppendRefill(_directory, result);
+                LedgerJournal.AppendRefill(_directory, _journalTag, result);
             }
 
             return new PoolCount(drained.Count, true, result);

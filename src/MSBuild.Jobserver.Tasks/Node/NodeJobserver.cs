@@ -7,6 +7,7 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks.Node;
@@ -19,6 +20,7 @@ namespace MSBuild.Jobserver.Tasks.Node;
 internal sealed class NodeJobserver : IDisposable
 {
     private const string RegistrationKey = "MSBuild.Jobserver.Node";
+    private const int MemoryPollMilliseconds = 20;
     private static readonly object Gate = new();
     private static readonly TimeSpan RefillInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WindowsLookInterval = TimeSpan.FromMilliseconds(20);
@@ -34,7 +36,7 @@ internal sealed class NodeJobserver : IDisposable
     private NodeJobserver(BuildJobserverHandle handle)
     {
         Handle = handle;
-        Ledger = new TokenLedger(handle.Directory);
+        Ledger = new TokenLedger(handle.Directory, handle.JournalTag);
     }
 
     /// <summary>The build's jobserver as the entry process described it.</summary>
@@ -44,7 +46,7 @@ internal sealed class NodeJobserver : IDisposable
     public TokenLedger Ledger { get; }
 
     /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
-    public static NodeJobserver Get(IBuildEngine engine, int slots)
+    public static NodeJobserver Get(IBuildEngine engine, ProjectJobserverSettings settings)
     {
         var engine4 = (IBuildEngine4)engine;
         if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver known)
@@ -52,7 +54,7 @@ internal sealed class NodeJobserver : IDisposable
             return known;
         }
 
-        var handle = Rendezvous.Request(engine, slots);
+        var handle = Rendezvous.Request(engine, settings);
         lock (Gate)
         {
             if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver raced)
@@ -119,9 +121,10 @@ internal sealed class NodeJobserver : IDisposable
                 JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
 
     /// <summary>
-    /// Waits until the build-local slot or the pool seems to have a free token; keeps none. Every second of waiting it
-    /// refills the build's own pool if no lease is held: tokens a tool's helper kept past its tool's end and never gave
-    /// back have nobody else to bring them back when every task of the build is waiting.
+    /// Waits until no memory gate holds the pool closed (JobserverMinFreeMemory) and the build-local slot or the pool
+    /// seems to have a free token; keeps none. Every second of waiting for a token it refills the build's own pool if no
+    /// lease is held: tokens a tool's helper kept past its tool's end and never gave back have nobody else to bring them
+    /// back when every task of the build is waiting.
     /// </summary>
     /// <returns>What the refills made meanwhile (for JOBS0034).</returns>
     /// <exception cref="TimeoutException">No token seemed free within <paramref name="timeout"/>.</exception>
@@ -129,6 +132,17 @@ internal sealed class NodeJobserver : IDisposable
     {
         var clients = Clients();
         var waited = Stopwatch.StartNew();
+        while (MemoryShort())
+        {
+            if (timeout is { } memoryLimit && waited.Elapsed > memoryLimit)
+            {
+                throw new TimeoutException("No jobserver token became available in time: memory stayed short.");
+            }
+
+            cancellationToken.WaitHandle.WaitOne(MemoryPollMilliseconds);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         var refilled = default(RefillResult);
         while (true)
         {
@@ -152,13 +166,18 @@ internal sealed class NodeJobserver : IDisposable
     }
 
     /// <summary>
-    /// A token from the build-local slot or the pool if one is free right now; null otherwise. Never waits. Its lease
-    /// begins before anything is read. <paramref name="requestedMs"/>: when the caller first asked (for the wait it
-    /// reports), if not now.
+    /// A token from the build-local slot or the pool if one is free right now and no memory gate holds the pool closed;
+    /// null otherwise. Never waits. Its lease begins before anything is read. <paramref name="requestedMs"/>: when the
+    /// caller first asked (for the wait it reports), if not now.
     /// </summary>
     public HeldToken? TryAcquire(string project, string tool, long? requestedMs = null)
     {
         var clients = Clients();
+        if (MemoryShort())
+        {
+            return null;
+        }
+
         var requested = requestedMs ?? LedgerJournal.NowMs;
         var lease = Ledger.BeginLease();
         try
@@ -254,6 +273,11 @@ internal sealed class NodeJobserver : IDisposable
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    // A memory gate of this build, or of another sharing the pool, holds it closed: no token for the package's tools.
+    private bool MemoryShort() =>
+        Handle.Mode == BuildJobserverMode.Owned && (Handle.MinFreeMemoryMiB > 0 || Handle.Shared) && Handle.Directory.Length > 0
+        && MemoryGate.IsClosed(PoolDirectory.Open(Handle.Directory));
 
     private JobserverClient[] Clients()
     {

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 
@@ -12,11 +14,17 @@ namespace MSBuild.Jobserver.Tasks.Report;
 internal static class JournalAdapter
 {
     /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
-    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost)
+    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost, long startedMs,
+        IReadOnlyList<MemoryWait> memoryWaits)
     {
-        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered);
+        var others = handle.Shared ? journal.OtherBuildsBetween(startedMs, LedgerJournal.NowMs) : default;
+        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered,
+            handle.Shared ? new OtherBuildsUse(others.TokenSeconds, others.Peak) : null);
         var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
-        return new TimingInput(title, summaryText, facts, reportHolds);
+        return new TimingInput(title, summaryText, facts, reportHolds)
+        {
+            MemoryWaits = memoryWaits.Select(w => new ReportMemoryWait(w.StartMs, w.EndMs, w.LowestAvailableMiB)).ToList(),
+        };
     }
 
     // The entry process joined the first of CARGO_MAKEFLAGS, MAKEFLAGS, MFLAGS that exists (as the Rust crate reads
@@ -25,6 +33,7 @@ internal static class JournalAdapter
     {
         BuildJobserverMode.Inherited when Environment.GetEnvironmentVariable("CARGO_MAKEFLAGS") is not null => PoolForm.JoinedCargo,
         BuildJobserverMode.Inherited => PoolForm.JoinedMake,
+        _ when handle.Shared => PoolForm.SharedByUser,
         _ => PoolForm.Own,
     };
 }

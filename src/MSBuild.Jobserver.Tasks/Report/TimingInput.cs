@@ -13,7 +13,13 @@ internal enum PoolForm
 
     /// <summary>The build joined the jobserver of the cargo that started it (a build script).</summary>
     JoinedCargo,
+
+    /// <summary>The build used the pool all of the user's builds share (JobserverScope=User).</summary>
+    SharedByUser,
 }
+
+/// <summary>How much of a shared pool the user's other builds held while this build ran: token-seconds, most at once.</summary>
+internal sealed record OtherBuildsUse(double TokenSeconds, int Peak);
 
 /// <summary>One tool run's token: asked for, got, given back (milliseconds on one clock), by which project and tool.</summary>
 internal sealed record ReportHold(string Project, string Tool, long RequestedMs, long AcquiredMs, long ReleasedMs)
@@ -26,10 +32,17 @@ internal sealed record ReportHold(string Project, string Tool, long RequestedMs,
 }
 
 /// <summary>The pool's facts at the end of the build.</summary>
-internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, int Recovered);
+internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, int Recovered, OtherBuildsUse? OtherBuilds = null);
 
 /// <summary>
 /// Everything the timing report shows, independent of how the build recorded it: the report reads only this, so
 /// the one adapter that fills it is all that changes when the record does.
 /// </summary>
-internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds);
+internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds)
+{
+    /// <summary>The stretches in which the pool handed out no token for want of memory (JobserverMinFreeMemory).</summary>
+    public IReadOnlyList<ReportMemoryWait> MemoryWaits { get; init; } = System.Array.Empty<ReportMemoryWait>();
+}
+
+/// <summary>A wait for memory: from, to (milliseconds on the holds' clock), the least memory available meanwhile (MiB).</summary>
+internal sealed record ReportMemoryWait(long StartMs, long EndMs, long LowestAvailableMiB);

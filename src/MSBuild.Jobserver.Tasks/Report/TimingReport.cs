@@ -68,6 +68,7 @@ internal static class TimingReport
         {
             PoolForm.JoinedMake => "joined make's jobserver",
             PoolForm.JoinedCargo => "joined cargo's jobserver",
+            PoolForm.SharedByUser => "shared by this user's builds (JobserverScope=User)",
             _ => "own pool",
         };
         html.Append("<table class=\"facts\" id=\"pool\">\n");
@@ -79,6 +80,17 @@ internal static class TimingReport
         Fact(html, "span", "First request to last release", TimingLayout.Seconds(holds.Count == 0 ? 0 : layout.SpanMs));
         Fact(html, "lost", "Tokens lost", Number(pool.Lost));
         Fact(html, "recovered", "Tokens recovered", Number(pool.Recovered));
+        if (layout.Input.MemoryWaits.Count > 0)
+        {
+            Fact(html, "memory-waits", "Waits for memory", Number(layout.Input.MemoryWaits.Count) + ", " + TimingLayout.Seconds(layout.Input.MemoryWaits.Sum(w => w.EndMs - w.StartMs)) + " in all");
+        }
+
+        if (pool.OtherBuilds is { } others)
+        {
+            Fact(html, "other-builds", "Held by other builds meanwhile",
+                TimingLayout.Seconds((long)(others.TokenSeconds * 1000)) + " of token time, at most " + Number(others.Peak) + " at once");
+        }
+
         html.Append("</table>\n");
     }
 
@@ -97,6 +109,7 @@ internal static class TimingReport
             .Append("<rect width=\"3\" height=\"6\" fill=\"#fff\" fill-opacity=\"0.7\"/></pattern></defs>\n");
 
         AppendGrid(html, layout, height - 20);
+        AppendMemoryWaits(html, layout, chartTop + ChartHeight);
         for (var row = 0; row < layout.SlotRowCount; row++)
         {
             var y = slotsTop + (row * SlotRowHeight);
@@ -123,6 +136,20 @@ internal static class TimingReport
 
         AppendInUseChart(html, layout, chartTop);
         html.Append("</svg>\n");
+    }
+
+    // JobserverMinFreeMemory: a band across every row for each stretch in which no token was handed out for want of memory.
+    private static void AppendMemoryWaits(StringBuilder html, TimingLayout layout, int bottom)
+    {
+        foreach (var wait in layout.Input.MemoryWaits)
+        {
+            var from = X(layout, Math.Max(0, wait.StartMs - layout.Origin));
+            var to = X(layout, Math.Min(layout.SpanMs, Math.Max(0, wait.EndMs - layout.Origin)));
+            html.Append("<g class=\"memory-wait\"><title>no new job for want of memory: ").Append(TimingLayout.Seconds(wait.EndMs - wait.StartMs))
+                .Append(" from ").Append(TimingLayout.Seconds(wait.StartMs - layout.Origin)).Append(", least available ").Append(Number((int)Math.Min(int.MaxValue, wait.LowestAvailableMiB)))
+                .Append(" MiB</title><rect x=\"").Append(F(from)).Append("\" y=\"").Append(AxisHeight).Append("\" width=\"").Append(F(Math.Max(1.0, to - from)))
+                .Append("\" height=\"").Append(bottom - AxisHeight).Append("\" fill=\"#d62728\" fill-opacity=\"0.15\"/></g>\n");
+        }
     }
 
     private static void AppendGrid(StringBuilder html, TimingLayout layout, int bottom)

@@ -5,6 +5,7 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.Memory;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -27,6 +28,12 @@ public sealed class ConfigureJobserver : Task
     /// <summary>JobserverSlots as the user wrote it; empty means the node count.</summary>
     public string Slots { get; set; } = "";
 
+    /// <summary>JobserverScope: Build (the default, a pool per build) or User (one pool for all of the user's builds).</summary>
+    public string Scope { get; set; } = "";
+
+    /// <summary>JobserverMinFreeMemory: MiB, or a size with a suffix (512M, 2G, 2GiB); empty or 0 is off.</summary>
+    public string MinFreeMemory { get; set; } = "";
+
     /// <summary>$(MSBuildNodeCount).</summary>
     public string NodeCount { get; set; } = "";
 
@@ -47,7 +54,7 @@ public sealed class ConfigureJobserver : Task
     public override bool Execute()
     {
         var enabled = !string.Equals(Enabled.Trim(), "false", StringComparison.OrdinalIgnoreCase);
-        if (!TryResolveSlots(out var slots))
+        if (!TryResolveScope(out var userScope) || !TryResolveSlots(userScope, out var slots) || !TryResolveMinFreeMemory(out var minFree))
         {
             return false;
         }
@@ -57,6 +64,8 @@ public sealed class ConfigureJobserver : Task
         {
             Enabled = enabled,
             Slots = slots,
+            UserScope = userScope,
+            MinFreeMemoryMiB = minFree,
             Tools = Tools.Select(ToSpec).ToList(),
             ProjectName = ProjectName,
             LongWaitSeconds = double.TryParse(LongWaitSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var wait) && wait > 0 ? wait : 10,
@@ -64,14 +73,41 @@ public sealed class ConfigureJobserver : Task
         return true;
     }
 
-    private bool TryResolveSlots(out int slots)
+    private bool TryResolveScope(out bool userScope)
+    {
+        var text = Scope.Trim();
+        userScope = string.Equals(text, "User", StringComparison.OrdinalIgnoreCase);
+        if (userScope || text.Length == 0 || string.Equals(text, "Build", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        JobserverLog.Error(Log, DiagnosticCode.InvalidScope,
+            $"JobserverScope is '{Scope}'; it must be Build (one pool per build, the default) or User (one pool shared by all of this user's builds on this machine).");
+        return false;
+    }
+
+    private bool TryResolveMinFreeMemory(out long mebibytes)
+    {
+        if (MemorySize.TryParseMebibytes(MinFreeMemory, out mebibytes))
+        {
+            return true;
+        }
+
+        JobserverLog.Error(Log, DiagnosticCode.InvalidMinFreeMemory,
+            $"JobserverMinFreeMemory is '{MinFreeMemory}', which is not a size: write MiB as a whole number (2048) or with a suffix (512M, 2G, 2GiB), or leave it empty (or 0) for no memory limit.");
+        return false;
+    }
+
+    private bool TryResolveSlots(bool userScope, out int slots)
     {
         var text = Slots.Trim();
         if (text.Length == 0)
         {
-            // One node builds one project at a time: its tool keeps its own -j (no pool), as make -j1 leaves a
-            // recipe's own tools alone. JobserverSlots=1, written out, is a pool of one: one job at a time.
-            slots = int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
+            // The user's pool serves every build on the machine: sized by the cores .NET sees (container CPU quotas
+            // included), never by one build's -m. One node builds one project at a time: its tool keeps its own -j (no
+            // pool), as make -j1 leaves a recipe's own tools alone; JobserverSlots=1, written out, is a pool of one.
+            slots = userScope ? Math.Min(Environment.ProcessorCount, MaxSlots) : int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
                 ? (nodes == 1 ? NoPool : Math.Min(nodes, MaxSlots))
                 : Environment.ProcessorCount;
             return true;

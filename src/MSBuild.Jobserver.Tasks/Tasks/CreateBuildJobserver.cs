@@ -16,6 +16,12 @@ public sealed class CreateBuildJobserver : Task
     [Required]
     public int Slots { get; set; }
 
+    /// <summary>"User" joins the pool shared by all of the user's builds; anything else is the build's own pool.</summary>
+    public string Scope { get; set; } = "";
+
+    /// <summary>No new token while less memory than this (MiB) is available and a job runs; 0 is off.</summary>
+    public long MinFreeMemoryMiB { get; set; }
+
     /// <summary>$(MSBuildStartupDirectory): to find the entry project, which the warnings name.</summary>
     public string StartupDirectory { get; set; } = "";
 
@@ -27,7 +33,8 @@ public sealed class CreateBuildJobserver : Task
     public override bool Execute()
     {
         var blame = StartupDirectory.Length > 0 ? EntryProject.Find(StartupDirectory) : null;
-        var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log, Slots, Environment.GetEnvironmentVariable, blame);
+        var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log,
+            new OwnerRequest(Slots, string.Equals(Scope, "User", StringComparison.OrdinalIgnoreCase), MinFreeMemoryMiB), Environment.GetEnvironmentVariable, blame);
         Handle = owner.Handle.ToItem();
         return !Log.HasLoggedErrors;
     }

@@ -8,6 +8,7 @@ using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
+using MSBuild.Jobserver.Tasks.Memory;
 using MSBuild.Jobserver.Tasks.Node;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -80,12 +81,21 @@ public sealed class JobserverSummary : Task
     {
         var lines = new List<SummaryLine>();
         var handle = owner.Handle;
-        var journal = LedgerJournal.Read(handle.Directory);
+        var journal = LedgerJournal.Read(handle.Directory, handle.JournalTag);
         var holds = journal.Holds;
         var unreleased = NodeJobserver.Existing(BuildEngine)?.Outstanding.Count ?? 0;
-        var count = CountPool(owner);
         var size = owner.Pool?.Size ?? 0;
-        var found = count?.Found ?? owner.Pool?.CountAvailable() ?? 0;
+
+        // What a shared pool lacks now may be held by the other builds: only the last build to leave can count it.
+        // The memory gate's tokens are the pool's, held back, not lost: it takes and gives back nothing meanwhile.
+        PoolCount? count = null;
+        int CountFree()
+        {
+            count = CountPool(owner);
+            return count?.Found ?? owner.Pool?.CountAvailable() ?? 0;
+        }
+
+        var found = owner.Pool is null || owner.Pool.IsShared ? size : owner.MemoryGate?.CountWithHeld(CountFree) ?? CountFree();
         var missing = Math.Max(0, size - found - unreleased);
         var surplus = Math.Max(0, found - size);
         var removedNow = count?.Refill.Removed ?? 0;
@@ -109,11 +119,24 @@ public sealed class JobserverSummary : Task
                 : $"The build's jobserver holds {surplus} token(s) more than its {size} slot(s) at the end of the build: a tool gave back more than it took. They could not be taken out (a tool of the build still runs, or refilling is off), so up to {size + surplus} jobs may have run at once."));
         }
 
-        var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
+        var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make"
+            : handle.Shared ? SharedKind(journal, owner.StartedMs, handle.Slots)
+            : "own pool";
+        var memoryWaits = owner.MemoryGate?.Waits ?? Array.Empty<MemoryWait>();
+        var memoryText = owner.MemoryGate is { } gate
+            ? string.Format(CultureInfo.InvariantCulture, "; {0} wait(s) for memory below {1} MiB, {2:0.0} s", memoryWaits.Count, gate.ThresholdMiB, memoryWaits.Sum(w => w.EndMs - w.StartMs) / 1000.0)
+            : "";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered, {7} surplus removed.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered, journal.Removed + removedNow));
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered, {7} surplus removed{8}.",
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered, journal.Removed + removedNow, memoryText));
         lines.Add(summary);
+        if (memoryWaits.Count > 0)
+        {
+            lines.Add(SummaryLine.Message(DiagnosticCode.MemoryWait, string.Format(CultureInfo.InvariantCulture,
+                "The pool handed out no new token {0} time(s), {1:0.0} s in all (the longest {2:0.0} s), while less than {3} MiB of memory was available (least {4} MiB) and a job ran; it held back up to {5} token(s).",
+                memoryWaits.Count, memoryWaits.Sum(w => w.EndMs - w.StartMs) / 1000.0, memoryWaits.Max(w => w.EndMs - w.StartMs) / 1000.0,
+                owner.MemoryGate!.ThresholdMiB, memoryWaits.Min(w => w.LowestAvailableMiB), memoryWaits.Max(w => w.TokensHeld))));
+        }
 
         if (TraceFile.Trim().Length > 0)
         {
@@ -123,7 +146,7 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + ProjectFullPath.Substring(ProjectFullPath.LastIndexOfAny(new[] { '/', '\\' }) + 1);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs, memoryWaits);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
@@ -148,6 +171,16 @@ public sealed class JobserverSummary : Task
         {
             return null;
         }
+    }
+
+    // The shared pool's line says how much of it the user's other builds held while this one ran.
+    private static string SharedKind(LedgerJournal journal, long startedMs, int slots)
+    {
+        var now = LedgerJournal.NowMs;
+        var (tokenSeconds, peak) = journal.OtherBuildsBetween(startedMs, now);
+        var share = now > startedMs ? tokenSeconds * 1000.0 / ((now - startedMs) * (double)slots) : 0;
+        return string.Format(CultureInfo.InvariantCulture,
+            "shared by this user's builds; other builds held {0:0.0} token-s, {1:0%} of the pool, while this build ran, at most {2} at once", tokenSeconds, share, peak);
     }
 
     // MSBuild may build the entry project on a worker node, but the pool, its records and its token count live in

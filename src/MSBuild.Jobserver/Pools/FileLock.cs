@@ -40,6 +40,13 @@ internal abstract class FileLock : IDisposable
     /// </summary>
     public abstract void ShareWithChildren(bool share);
 
+    /// <summary>
+    /// True while <paramref name="path"/> still names the locked file: a lock file its holder removed (to leave nothing
+    /// behind) may have been opened by a waiter just before, whose lock then guards nothing. Windows never lets a file
+    /// that is being deleted be opened, so there it is always true.
+    /// </summary>
+    public virtual bool StillNamedBy(string path) => true;
+
     /// <summary>Releases the lock.</summary>
     public abstract void Dispose();
 }

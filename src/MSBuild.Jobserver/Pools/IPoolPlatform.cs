@@ -66,6 +66,9 @@ internal interface IPoolPlatform
     /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
     JobTokenPool CreatePool(int tokens, PoolDirectory directory);
 
+    /// <summary>See <see cref="JobTokenPool.JoinUserPool"/>.</summary>
+    JobTokenPool JoinUserPool(int tokens, string? parent);
+
     /// <summary>See <see cref="JobserverValidator.Validate(JobserverAuth, string)"/>; <paramref name="source"/> names where the value came from.</summary>
     JobserverValidation Validate(JobserverAuth auth, string source);
 

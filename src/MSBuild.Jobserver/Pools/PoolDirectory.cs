@@ -115,17 +115,17 @@ internal sealed class PoolDirectory : IDisposable
     /// <summary>The leases present now (none once the directory is gone).</summary>
     public IReadOnlyList<string> Leases() => Files(LeasePrefix + "*");
 
-    /// <summary>A process's journal of token holds.</summary>
-    public string JournalPath(int processId) => Combine(JournalPrefix + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
+    /// <summary>A process's journal of token holds; <paramref name="tag"/> names the build in a directory builds share.</summary>
+    public string JournalPath(int processId, string tag = "") => Combine(JournalPrefix + TagPart(tag) + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
 
-    /// <summary>Every process's journal.</summary>
-    public IReadOnlyList<string> Journals() => Files(JournalPrefix + "*" + JournalSuffix);
+    /// <summary>Every process's journal of the build <paramref name="tag"/> names (every build's when empty).</summary>
+    public IReadOnlyList<string> Journals(string tag = "") => Files(JournalPrefix + TagPart(tag) + "*" + JournalSuffix);
 
     /// <summary>A process's record of refills.</summary>
-    public string RecoveredPath(int processId) => Combine(RecoveredPrefix + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
+    public string RecoveredPath(int processId, string tag = "") => Combine(RecoveredPrefix + TagPart(tag) + processId.ToString(CultureInfo.InvariantCulture) + JournalSuffix);
 
-    /// <summary>Every process's record of refills.</summary>
-    public IReadOnlyList<string> RecoveredRecords() => Files(RecoveredPrefix + "*" + JournalSuffix);
+    /// <summary>Every process's record of refills of the build <paramref name="tag"/> names (every build's when empty).</summary>
+    public IReadOnlyList<string> RecoveredRecords(string tag = "") => Files(RecoveredPrefix + TagPart(tag) + "*" + JournalSuffix);
 
     /// <summary>
     /// Removes everything in the directory and the directory itself, retrying briefly for a node that writes its last
@@ -330,6 +330,8 @@ internal sealed class PoolDirectory : IDisposable
             return Array.Empty<string>();
         }
     }
+
+    private static string TagPart(string tag) => tag.Length == 0 ? "" : tag + "-";
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 }

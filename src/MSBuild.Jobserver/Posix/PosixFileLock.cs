@@ -15,5 +15,8 @@ internal sealed class PosixFileLock : FileLock
         return 0;
     });
 
+    public override bool StillNamedBy(string path) => _fd.Use(fd =>
+        PosixCalls.TryFstat(fd, out var held, out _) && PosixCalls.TryLstat(path, out var named, out _) && held.Identity.Equals(named.Identity));
+
     public override void Dispose() => _fd.Dispose();
 }

@@ -82,7 +82,8 @@ internal sealed class PosixJobTokenPool : JobTokenPool
         return found;
     }
 
-    private static List<byte> Drain(int fd)
+    /// <summary>Takes every byte the FIFO holds now.</summary>
+    internal static List<byte> Drain(int fd)
     {
         var tokens = new List<byte>();
         while (PosixCalls.ReadByte(fd, out var token) == ReadOutcome.Byte)

@@ -163,6 +163,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => PosixJobTokenPool.CreatePool(tokens, directory);
 
+    public JobTokenPool JoinUserPool(int tokens, string? parent) => PosixUserPool.Join(tokens, parent);
+
     public JobserverValidation Validate(JobserverAuth auth, string source) => PosixValidator.Validate(auth, source);
 
     public JobserverClient Connect(JobserverValidation validation) => PosixJobserverClient.ConnectValidated(validation);

@@ -58,6 +58,28 @@ public abstract class JobTokenPool : IDisposable
     public static JobTokenPool Create(int tokens, string parentDirectory) =>
         CreateCore(tokens, parentDirectory ?? throw new ArgumentNullException(nameof(parentDirectory)));
 
+    /// <summary>True for the pool shared by all of the user's builds (<see cref="JoinUserPool"/>).</summary>
+    public virtual bool IsShared => false;
+
+    /// <summary>For a shared pool: true when this build created it, false when it joined one another build made.</summary>
+    public virtual bool SharedPoolCreated => true;
+
+    /// <summary>
+    /// Joins the one pool all of this user's builds share, creating it with <paramref name="tokens"/> tokens when no
+    /// live build has one; its <see cref="Size"/> is the size it was created with. <see cref="Close"/> leaves it; the last
+    /// build to leave removes it. POSIX: a FIFO in the per-user directory; Windows: a semaphore in the session.
+    /// </summary>
+    /// <exception cref="JobserverException">The pool cannot be created or joined here; the message says why.</exception>
+    public static JobTokenPool JoinUserPool(int tokens, string? parentDirectory)
+    {
+        if (tokens < 1 || tokens > MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + MaxTokens + " tokens.");
+        }
+
+        return PoolPlatform.Current.JoinUserPool(tokens, parentDirectory);
+    }
+
     /// <summary>
     /// Counts the tokens in the pool right now by taking them all and writing the same bytes back. Tokens held by
     /// clients are not counted; a client that finds the pool empty meanwhile simply waits a moment.

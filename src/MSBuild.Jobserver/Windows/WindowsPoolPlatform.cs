@@ -150,6 +150,8 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
 
+    public JobTokenPool JoinUserPool(int tokens, string? parent) => WindowsUserPool.Join(tokens, parent);
+
     public JobserverValidation Validate(JobserverAuth auth, string source) => WindowsJobserver.Validate(auth, source);
 
     public JobserverClient Connect(JobserverValidation validation) => new WindowsJobserverClient(validation.Auth);

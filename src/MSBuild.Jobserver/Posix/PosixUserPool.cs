@@ -1,0 +1,129 @@
+using System.IO;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Posix;
+
+/// <summary>
+/// This build's membership of the FIFO pool shared by all of the user's builds (see <see cref="UserPoolDirectory"/>).
+/// Every member holds the FIFO open read-write, so its bytes outlive any one build; the last member to leave drains,
+/// counts and removes it.
+/// </summary>
+internal sealed class PosixUserPool : JobTokenPool
+{
+    private const uint FifoMode = 0x180; // 0600
+    private const byte Token = (byte)'+';
+
+    private readonly SafeFd _fd;
+    private readonly UserPoolDirectory.Member _member;
+    private readonly string? _parent;
+
+    private PosixUserPool(int size, string directory, SafeFd fd, PipeIdentity identity, UserPoolDirectory.Member member, bool created, string? parent)
+        : base(JobserverAuth.Fifo(System.IO.Path.Combine(directory, "fifo")), size, PoolDirectory.Open(directory), identity)
+    {
+        _fd = fd;
+        _member = member;
+        _parent = parent;
+        SharedPoolCreated = created;
+    }
+
+    /// <inheritdoc/>
+    public override bool IsShared => true;
+
+    /// <inheritdoc/>
+    public override bool SharedPoolCreated { get; }
+
+    /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
+    public static PosixUserPool Join(int tokens, string? parent)
+    {
+        using var gate = UserPoolDirectory.LockGate(parent);
+        var size = gate.LiveSize();
+        var created = size is null;
+        if (created)
+        {
+            gate.CreateFresh(tokens);
+        }
+
+        SafeFd? fd = null;
+        try
+        {
+            fd = created ? CreateFifo(gate.FifoPath, tokens) : OpenFifo(gate.FifoPath);
+            var identity = fd.Use(n => PosixCalls.TryFstat(n, out var status, out _) ? status.Identity : throw new IOException("fstat failed on " + gate.FifoPath));
+            return new PosixUserPool(size ?? tokens, gate.Path, fd, identity, gate.Join(), created, parent);
+        }
+        catch
+        {
+            fd?.Dispose();
+            if (created)
+            {
+                gate.RemoveAll();
+            }
+
+            throw;
+        }
+    }
+
+    private protected override int CountAvailableCore() => _fd.Use(fd =>
+    {
+        var tokens = PosixJobTokenPool.Drain(fd);
+        tokens.ForEach(t => PosixCalls.TryWriteByte(fd, t));
+        return tokens.Count;
+    });
+
+    // Under the gate, so no build joins a pool being removed: the last member drains and removes it; the others only
+    // close their descriptor (and report a full pool: what the others hold is theirs).
+    private protected override int CloseCore()
+    {
+        using var gate = UserPoolDirectory.LockGate(_parent);
+        var last = gate.Leave(_member);
+        var found = last ? _fd.Use(fd => PosixJobTokenPool.Drain(fd).Count) : Size;
+        _fd.Dispose();
+        if (last)
+        {
+            gate.RemoveAll();
+        }
+
+        return found;
+    }
+
+    private static SafeFd CreateFifo(string path, int tokens)
+    {
+        var errno = PosixCalls.MakeFifo(path, FifoMode);
+        if (errno != 0)
+        {
+            throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot create the shared jobserver at " + path + ": " + PosixCalls.Describe(errno) + ".");
+        }
+
+        PosixCalls.ChangeMode(path, FifoMode);
+        var fd = OpenFifo(path);
+        fd.Use(n =>
+        {
+            for (var i = 0; i < tokens; i++)
+            {
+                if (!PosixCalls.TryWriteByte(n, Token))
+                {
+                    throw new JobserverException(JobserverRejection.FifoOpenFailed, "The shared jobserver FIFO " + path + " holds only " + i + " tokens: ask for fewer job slots.");
+                }
+            }
+
+            return 0;
+        });
+        return fd;
+    }
+
+    // The FIFO another build made: it must be a FIFO of this user, mode 0600, reached without following a link.
+    private static SafeFd OpenFifo(string path)
+    {
+        var fd = PosixCalls.TryOpenFifo(path, noFollow: true, out var errno)
+            ?? throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot open the shared jobserver " + path + ": " + PosixCalls.Describe(errno) + ".");
+        var ok = fd.Use(n => PosixCalls.TryFstat(n, out var status, out _) && status.Type == PosixCalls.TypeFifo
+            && status.Uid == PosixCalls.GetUid() && (status.Permissions & 0x3F) == 0);
+        if (!ok)
+        {
+            fd.Dispose();
+            throw new JobserverException(JobserverRejection.FifoNotPrivate, "The shared jobserver " + path + " is not a private FIFO of this user; remove its directory.");
+        }
+
+        return fd;
+    }
+}

@@ -1,0 +1,143 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Protocol;
+
+namespace MSBuild.Jobserver.Windows;
+
+/// <summary>
+/// This build's membership of the semaphore shared by all of the user's builds (see <see cref="UserPoolDirectory"/>).
+/// The semaphore's name is random, made only when no object of that name exists (nobody can have squatted it), and
+/// kept in the user's private directory, where the builds that join read it; it lives in the session's namespace
+/// (an unprefixed name is <c>Local\</c>) with the default security of its creator, which lets no other user open it.
+/// </summary>
+#if NET
+[System.Runtime.Versioning.SupportedOSPlatform("windows")]
+#endif
+internal sealed class WindowsUserPool : JobTokenPool
+{
+    private const string NamePrefix = "msbuild_jobserver_user_";
+    private const string NameFile = "semaphore";
+
+    private readonly Semaphore _semaphore;
+    private readonly UserPoolDirectory.Member _member;
+    private readonly string? _parent;
+
+    private WindowsUserPool(int size, string directory, Semaphore semaphore, string name, UserPoolDirectory.Member member, bool created, string? parent)
+        : base(JobserverAuth.Semaphore(name), size, PoolDirectory.Open(directory), null)
+    {
+        _semaphore = semaphore;
+        _member = member;
+        _parent = parent;
+        SharedPoolCreated = created;
+    }
+
+    /// <inheritdoc/>
+    public override bool IsShared => true;
+
+    /// <inheritdoc/>
+    public override bool SharedPoolCreated { get; }
+
+    /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
+    public static WindowsUserPool Join(int tokens, string? parent)
+    {
+        using var gate = UserPoolDirectory.LockGate(parent);
+        var size = gate.LiveSize();
+        var created = size is null;
+        Semaphore? semaphore = null;
+        try
+        {
+            string name;
+            if (created)
+            {
+                gate.CreateFresh(tokens);
+                semaphore = Create(tokens, out name);
+                File.WriteAllText(Path.Combine(gate.Path, NameFile), name);
+            }
+            else
+            {
+                name = File.ReadAllText(Path.Combine(gate.Path, NameFile)).Trim();
+                if (!name.StartsWith(NamePrefix, StringComparison.Ordinal) || name.IndexOf('\\') >= 0)
+                {
+                    throw new JobserverException(JobserverRejection.SemaphoreOpenFailed, "The shared jobserver's record in " + gate.Path + " names '" + name + "', not one of its semaphores.");
+                }
+
+                semaphore = WindowsJobserver.Open(name, gate.Path);
+            }
+
+            return new WindowsUserPool(size ?? tokens, gate.Path, semaphore, name, gate.Join(), created, parent);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JobserverException)
+        {
+            semaphore?.Dispose();
+            if (created)
+            {
+                gate.RemoveAll();
+            }
+
+            throw ex as JobserverException ?? new JobserverException(JobserverRejection.SemaphoreOpenFailed, "Cannot set up the shared jobserver in " + gate.Path + ": " + ex.Message, ex);
+        }
+    }
+
+    private protected override int CountAvailableCore()
+    {
+        var count = Drain();
+        if (count > 0)
+        {
+            _semaphore.Release(count);
+        }
+
+        return count;
+    }
+
+    // Under the gate: the last member drains and removes the record; the others only close their handle.
+    private protected override int CloseCore()
+    {
+        using var gate = UserPoolDirectory.LockGate(_parent);
+        var last = gate.Leave(_member);
+        var found = last ? Drain() : Size;
+        _semaphore.Dispose();
+        if (last)
+        {
+            gate.RemoveAll();
+        }
+
+        return found;
+    }
+
+    private int Drain()
+    {
+        var count = 0;
+        while (_semaphore.WaitOne(0))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static Semaphore Create(int tokens, out string name)
+    {
+        using var random = RandomNumberGenerator.Create();
+        var bytes = new byte[12];
+        for (var attempt = 0; ; attempt++)
+        {
+            random.GetBytes(bytes);
+            name = NamePrefix + BitConverter.ToString(bytes).Replace("-", string.Empty).ToLowerInvariant();
+            var semaphore = new Semaphore(tokens, tokens, name, out var createdNew);
+            if (createdNew)
+            {
+                return semaphore;
+            }
+
+            // An object of this name exists already: someone else's, never to be shared.
+            semaphore.Dispose();
+            if (attempt == 10)
+            {
+                throw new JobserverException(JobserverRejection.SemaphoreOpenFailed, "Cannot create a uniquely named shared jobserver semaphore (last tried " + name + ").");
+            }
+        }
+    }
+}
