@@ -66,7 +66,7 @@ public abstract class JobTokenPool : IDisposable
 
     /// <summary>
     /// Joins the one pool all of this user's builds share, creating it with <paramref name="tokens"/> tokens when no
-    /// live build has one; its <see cref="Size"/> is the size it was created with. <see cref="Close"/> leaves it; the last
+    /// live build has one; its <see cref="Size"/> is the size it was created with. <see cref="Close()"/> leaves it; the last
     /// build to leave removes it. POSIX: a FIFO in the per-user directory; Windows: a semaphore in the session.
     /// </summary>
     /// <exception cref="JobserverException">The pool cannot be created or joined here; the message says why.</exception>
