@@ -25,6 +25,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         Handle = handle;
         _pool = pool;
+        Cpu = handle.Mode == BuildJobserverMode.None ? MachineCpuSampler.NotSampled("the build has no jobserver") : MachineCpuSampler.Start();
     }
 
     /// <summary>What nodes receive.</summary>
@@ -32,6 +33,9 @@ internal sealed class BuildJobserverOwner : IDisposable
 
     /// <summary>The pool this process created (ours, or the one-token local pool when inherited).</summary>
     public JobTokenPool? Pool => _pool;
+
+    /// <summary>The machine's CPU use while the build runs, for the timing report.</summary>
+    public MachineCpuSampler Cpu { get; }
 
     /// <summary>The owner of the current build in this process, if one was created.</summary>
     public static BuildJobserverOwner? Current(IBuildEngine4 engine) =>
@@ -164,5 +168,9 @@ internal sealed class BuildJobserverOwner : IDisposable
     public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
 
     /// <summary>Drains, counts and closes what this build created; its directory goes with it (see PoolDirectory).</summary>
-    public void Dispose() => _pool?.Close();
+    public void Dispose()
+    {
+        Cpu.Dispose();
+        _pool?.Close();
+    }
 }

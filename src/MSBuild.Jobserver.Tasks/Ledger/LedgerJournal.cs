@@ -42,6 +42,10 @@ internal sealed class LedgerJournal
     /// <summary>Seconds spent waiting for tokens, all holds together.</summary>
     public double WaitSeconds => Holds.Sum(h => h.WaitMs) / 1000.0;
 
+    /// <summary>Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited (see FreeSlotTime).</summary>
+    public double FreeSlotWaitSeconds(int slots) =>
+        Report.FreeSlotTime.Milliseconds(Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
+
     /// <summary>The journal kept in the build directory <paramref name="directory"/> (empty when there is none).</summary>
     public static LedgerJournal Read(string directory) =>
         Read(directory.Length == 0 ? null : PoolDirectory.Open(directory));

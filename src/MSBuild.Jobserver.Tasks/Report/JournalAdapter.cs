@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
 
 namespace MSBuild.Jobserver.Tasks.Report;
@@ -11,12 +12,15 @@ namespace MSBuild.Jobserver.Tasks.Report;
 /// </summary>
 internal static class JournalAdapter
 {
-    /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
-    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost)
+    /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/> and the machine's <paramref name="cpu"/> use.</summary>
+    public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost, MachineCpuSampler cpu)
     {
+        var machine = cpu.Unavailable is { } why
+            ? MachineCpu.None(why)
+            : new MachineCpu(cpu.Cores, cpu.Samples.Select(s => (s.AtMs, s.BusyCores)).ToList(), null);
         var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered);
         var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
-        return new TimingInput(title, summaryText, facts, reportHolds);
+        return new TimingInput(title, summaryText, facts, reportHolds, machine);
     }
 
     // The entry process joined the first of CARGO_MAKEFLAGS, MAKEFLAGS, MFLAGS that exists (as the Rust crate reads

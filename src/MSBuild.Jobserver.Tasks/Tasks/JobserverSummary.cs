@@ -98,8 +98,8 @@ public sealed class JobserverSummary : Task
 
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered));
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots, {5:0.0} s of it with a slot free; {6} token(s) lost, {7} recovered.",
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, journal.FreeSlotWaitSeconds(handle.Slots), missing, journal.Recovered));
         lines.Add(summary);
 
         if (TraceFile.Trim().Length > 0)
@@ -110,7 +110,7 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + Path.GetFileName(ProjectFullPath);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.Cpu);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
