@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.BuildPool;
 
@@ -31,9 +32,20 @@ internal static class Rendezvous
     public static string ProjectPath { get; } = Path.GetFullPath(Path.Combine(
         Path.GetDirectoryName(typeof(Rendezvous).Assembly.Location) ?? ".", "..", "rendezvous", "dirs.proj"));
 
-    /// <summary>Asks MSBuild for the build's handle. Must not be called while the task has yielded.</summary>
-    public static BuildJobserverHandle Request(IBuildEngine engine, int slots)
+    /// <summary>
+    /// The build's handle: from the owner itself in the entry process, else from MSBuild. Must not be called while the
+    /// task has yielded. Problems making the pool are logged to <paramref name="log"/>.
+    /// </summary>
+    public static BuildJobserverHandle Request(IBuildEngine engine, TaskLoggingHelper log, int slots)
     {
+        // The entry process owns the pool: building the rendezvous project there would cost an evaluation and two trips
+        // through the scheduler (about a third of the package's cost in a no-op build). Worker nodes, and -mt's
+        // TaskHosts (which look like them), must ask MSBuild; the target then returns this same owner's handle.
+        if (!ProcessInfo.IsWorkerNode && engine is IBuildEngine4 engine4)
+        {
+            return BuildJobserverOwner.GetOrCreate(engine4, log, slots, Environment.GetEnvironmentVariable, blame: null).Handle;
+        }
+
         var properties = new Hashtable { ["JobserverSlots"] = slots.ToString(CultureInfo.InvariantCulture) };
         var items = Build(engine, TargetName, properties);
         if (items.Length != 1)

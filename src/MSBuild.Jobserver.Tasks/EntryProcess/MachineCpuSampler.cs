@@ -29,14 +29,16 @@ internal sealed class MachineCpuSampler : IDisposable
     private readonly object _gate = new();
     private readonly List<CpuSample> _samples = new();
     private readonly Func<(ulong Busy, ulong Total)?> _read;
+    private readonly Lazy<int> _cores;
     private readonly Timer? _timer;
     private (ulong Busy, ulong Total)? _previous;
     private int _ticking;
     private bool _stopped;
 
-    private MachineCpuSampler(int cores, Func<(ulong Busy, ulong Total)?> read, string? unavailable)
+    // Everything but the timer is left to the first tick: the pool's owner is made on a build's critical path.
+    private MachineCpuSampler(Func<int> cores, Func<(ulong Busy, ulong Total)?> read, string? unavailable)
     {
-        Cores = cores;
+        _cores = new Lazy<int>(cores);
         _read = read;
         Unavailable = unavailable;
         if (unavailable is null)
@@ -46,7 +48,7 @@ internal sealed class MachineCpuSampler : IDisposable
     }
 
     /// <summary>The processors the samples are shares of.</summary>
-    public int Cores { get; }
+    public int Cores => _cores.Value;
 
     /// <summary>Why the machine's CPU is not sampled here; null when it is.</summary>
     public string? Unavailable { get; }
@@ -68,19 +70,19 @@ internal sealed class MachineCpuSampler : IDisposable
     {
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
         {
-            return new MachineCpuSampler(LinuxCores(), ReadProcStat, null);
+            return new MachineCpuSampler(LinuxCores, ReadProcStat, null);
         }
 
         if (PoolPlatform.IsWindows)
         {
-            return new MachineCpuSampler(Environment.ProcessorCount, ReadSystemTimes, null);
+            return new MachineCpuSampler(() => Environment.ProcessorCount, ReadSystemTimes, null);
         }
 
         return NotSampled("the machine's CPU use is not sampled on this platform (only on Linux and Windows)");
     }
 
     /// <summary>A sampler that takes no samples, for <paramref name="reason"/>.</summary>
-    public static MachineCpuSampler NotSampled(string reason) => new(Environment.ProcessorCount, () => null, reason);
+    public static MachineCpuSampler NotSampled(string reason) => new(() => Environment.ProcessorCount, () => null, reason);
 
     /// <summary>Takes one sample now (the timer does this every <see cref="IntervalMs"/>).</summary>
     public void Tick()

@@ -40,7 +40,7 @@ internal static class JobserverTaskSupport
     {
         try
         {
-            return NodeJobserver.Get(task.BuildEngine, settings.Slots);
+            return NodeJobserver.Get(task.BuildEngine, task.Log, settings.Slots);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)
         {

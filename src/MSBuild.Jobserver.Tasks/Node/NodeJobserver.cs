@@ -7,6 +7,7 @@ using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
 using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.Node;
 
@@ -40,8 +41,8 @@ internal sealed class NodeJobserver : IDisposable
     /// <summary>The build's leases, journal and refill.</summary>
     public TokenLedger Ledger { get; }
 
-    /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
-    public static NodeJobserver Get(IBuildEngine engine, int slots)
+    /// <summary>This build's view for this process, asking the rendezvous on first use (problems logged to <paramref name="log"/>).</summary>
+    public static NodeJobserver Get(IBuildEngine engine, TaskLoggingHelper log, int slots)
     {
         var engine4 = (IBuildEngine4)engine;
         if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver known)
@@ -49,7 +50,7 @@ internal sealed class NodeJobserver : IDisposable
             return known;
         }
 
-        var handle = Rendezvous.Request(engine, slots);
+        var handle = Rendezvous.Request(engine, log, slots);
         lock (Gate)
         {
             if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver raced)
