@@ -84,8 +84,8 @@ internal sealed class MachineCpuSampler : IDisposable
     /// <summary>A sampler that takes no samples, for <paramref name="reason"/>.</summary>
     public static MachineCpuSampler NotSampled(string reason) => new(() => Environment.ProcessorCount, () => null, reason);
 
-    /// <summary>Takes one sample now (the timer does this every <see cref="IntervalMs"/>).</summary>
-    public void Tick()
+    // One sample, every IntervalMs from the timer.
+    private void Tick()
     {
         // A tick that finds the previous one still running skips: a stalled read must not pile up threads.
         if (Interlocked.Exchange(ref _ticking, 1) == 1)
