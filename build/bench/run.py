@@ -5,6 +5,7 @@ One command:  python3 build/bench/run.py [--quick] [--rounds N] [--projects P] [
                                           [--jobs N] [--size M] [--variants abcd]
               python3 build/bench/run.py --exec-overhead [--quick] [--rounds N] [--projects P]
               python3 build/bench/run.py --micro            (BenchmarkDotNet, build/bench/Micro)
+              python3 build/bench/run.py --noop [--rounds N] (a no-op build: the package's fixed cost)
 
 Generates a mixed workload under artifacts/bench/work: P .NET projects, each running
 `cargo build` through <Exec> on its own cargo workspace of C generic-heavy crates, and runs it
@@ -328,6 +329,94 @@ def generate_exec_overhead(work, cfg, version):
             write(root / name / f"{name}.csproj", body)
             projects.append((name, f"{name}/{name}.csproj"))
         write(root / ENTRY, entry_text(projects, ver))
+
+
+def generate_noop(work, cfg, version):
+    """--noop: for 1 and for P projects, trees (a) and (b) where each project runs `cargo build`
+    of a one-line crate: after a first build, every build is a no-op (nothing to compile, cargo
+    fresh), the build a developer runs most often, and what the package adds to it is its fixed cost."""
+    if work.exists():
+        shutil.rmtree(work)
+    for count in sorted({1, cfg.projects}):
+        for variant, ver in (("a", None), ("b", version)):
+            if variant == "b" and version is None:
+                continue
+            root = work / f"noop{count}-{variant}"
+            write_dotnet_root(root, cfg.feed if ver else None)
+            projects = []
+            for p in range(1, count + 1):
+                name = f"N{p:02d}"
+                crate = work / "crates" / f"{name}-{variant}"
+                write(crate / "Cargo.toml", f'[package]\nname = "{CRATE_PREFIX}noop{p}"\nversion = "0.1.0"\n'
+                                            'edition = "2021"\n')
+                write(crate / "src" / "lib.rs", "pub fn one() -> u32 { 1 }\n")
+                body = PROJECT_HEAD.format(package=package_item(ver)) + f"""
+  <Target Name="CargoBuild" AfterTargets="Build" Condition="'$(BenchSkipCargo)' != 'true'">
+    <Exec Command="cargo build --offline --manifest-path {crate / 'Cargo.toml'} --target-dir {crate / 'target'}" />
+  </Target>
+</Project>
+"""
+                write(root / name / f"{name}.csproj", body)
+                projects.append((name, f"{name}/{name}.csproj"))
+            write(root / ENTRY, entry_text(projects, ver))
+
+
+def run_noop(cfg):
+    """Interleaved no-op builds of (a) and (b), for 1 project and for P: medians of wall and CPU,
+    and (b) − (a) as a share of (a). Many rounds: the differences sought are tens of ms."""
+    check_tools(False)
+    env = base_env(cfg)
+    variants = [v for v in cfg.variants if v in "ab"] or ["a", "b"]
+    version = ensure_package(cfg, env) if "b" in variants else None
+    if version is not None:
+        shutil.rmtree(cfg.out / "nuget-packages" / PACKAGE_ID.lower(), ignore_errors=True)
+    work = cfg.out / "noop-work"
+    logs = cfg.out / "logs-noop"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    generate_noop(work, cfg, version)
+    counts = sorted({1, cfg.projects})
+    trees = [work / f"noop{c}-{v}" for c in counts for v in variants]
+    restore_and_warm(cfg, env, trees, logs)
+    cmd = ["dotnet", "build", ENTRY, f"-m:{cfg.jobs}", "-nr:false", "-v:m", "--no-restore"]
+    for tree in trees:
+        # The first real build compiles the crates; every timed one after it is a no-op.
+        m = measure(cmd, tree, env, logs / f"first-{tree.name}.log", cfg.timeout)
+        if m["exit_code"]:
+            raise BenchError(f"first build of {tree} failed; see {logs}/first-{tree.name}.log")
+    runs = []
+    for rnd in range(1, cfg.rounds + 1):
+        log(f"no-op round {rnd}/{cfg.rounds}")
+        for tree in trees:
+            wait_for_quiet(cfg.quiet_wait)
+            m = measure(cmd, tree, env, logs / f"r{rnd}-{tree.name}.log", cfg.timeout)
+            runs.append({"round": rnd, "tree": tree.name, "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
+                         "foreign_cpu_s": m["foreign_cpu_s"],
+                         "problems": [f"exit code {m['exit_code']}"] if m["exit_code"] else []})
+    result = {"runs": runs, "rows": []}
+    lines = [f"No-op build (nothing to compile, cargo fresh), -m:{cfg.jobs}, {cfg.rounds} interleaved "
+             "rounds, medians", "",
+             "| projects | (a) wall s | (b) wall s | (b) − (a) wall | (a) CPU s | (b) CPU s | (b) − (a) CPU |",
+             "|---|---|---|---|---|---|---|"]
+    for c in counts:
+        med = {v: {k: statistics.median(r[k] for r in runs if r["tree"] == f"noop{c}-{v}")
+                   for k in ("wall_s", "cpu_s")} for v in variants}
+        if len(med) < 2:
+            continue
+        a, b = med["a"], med["b"]
+        row = {"projects": c, "a": a, "b": b,
+               "wall_diff_s": round(b["wall_s"] - a["wall_s"], 3),
+               "wall_diff_pct": round(100 * (b["wall_s"] - a["wall_s"]) / a["wall_s"], 1),
+               "cpu_diff_s": round(b["cpu_s"] - a["cpu_s"], 3)}
+        result["rows"].append(row)
+        lines.append(f"| {c} | {a['wall_s']:.3f} | {b['wall_s']:.3f} | {row['wall_diff_s']:+.3f} s "
+                     f"({row['wall_diff_pct']:+.1f} %) | {a['cpu_s']:.3f} | {b['cpu_s']:.3f} | "
+                     f"{row['cpu_diff_s']:+.3f} s |")
+    foreign = [r["foreign_cpu_s"] for r in runs]
+    lines += ["", f"Other load on the machine during the runs (CPU s per run, median): "
+                  f"{statistics.median(foreign):.1f}"]
+    problems = [f"r{r['round']}-{r['tree']}: {p}" for r in runs for p in r["problems"]]
+    return result, "\n".join(lines), problems, version
 
 
 # --------------------------------------------------------------------------------------------
@@ -1136,7 +1225,7 @@ def parse_args(argv):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small workload (P=3, C=2, 2 modules), under 3 minutes on 2 cores")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3, min 1)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3; --noop 15)")
     ap.add_argument("--projects", "-P", type=int, help="projects (default 8; --quick 3)")
     ap.add_argument("--crates", "-C", type=int, help="crates per project (default 3; --quick 2)")
     ap.add_argument("--size", type=int,
@@ -1148,6 +1237,8 @@ def parse_args(argv):
     ap.add_argument("--exec-overhead", action="store_true",
                     help="measure Exec vs ExecWithJobserver per-call time instead")
     ap.add_argument("--exec-calls", type=int, default=20, help="Exec calls per kind per project")
+    ap.add_argument("--noop", action="store_true",
+                    help="no-op builds of 1 and P projects with and without the package: its fixed cost")
     ap.add_argument("--micro", action="store_true",
                     help="run the BenchmarkDotNet micro-benchmarks (build/bench/Micro)")
     ap.add_argument("--package-dir", help="use the MSBuild.Jobserver nupkg in this directory "
@@ -1168,14 +1259,16 @@ def parse_args(argv):
     ap.add_argument("--keep", action="store_true", help="keep the last run's cargo target dirs")
     cfg = ap.parse_args(argv)
     q = cfg.quick
+    if cfg.rounds is None:
+        cfg.rounds = 15 if cfg.noop else 3
     if cfg.projects is None:
-        cfg.projects = 3 if q else 8
+        cfg.projects = 4 if cfg.noop else 3 if q else 8
     if cfg.crates is None:
         cfg.crates = 2 if q else 3
     if cfg.size is None:
         cfg.size = 2 if q else 8
     if cfg.quiet_wait is None:
-        cfg.quiet_wait = 5 if q else 120
+        cfg.quiet_wait = 5 if q or cfg.noop else 120
     if min(cfg.projects, cfg.crates, cfg.size, cfg.jobs, cfg.rounds) < 1:
         ap.error("--projects, --crates, --size, --jobs and --rounds must be >= 1")
     bad = set(cfg.variants) - set(VARIANTS)
@@ -1222,13 +1315,14 @@ def main(argv):
     t0 = time.monotonic()
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()}
     try:
-        if cfg.exec_overhead:
-            result, table, problems, version = run_exec_overhead(cfg)
-            doc = {"mode": "exec-overhead", "started": started, "config": config,
+        if cfg.exec_overhead or cfg.noop:
+            mode = "exec-overhead" if cfg.exec_overhead else "noop"
+            result, table, problems, version = (run_exec_overhead if cfg.exec_overhead else run_noop)(cfg)
+            doc = {"mode": mode, "started": started, "config": config,
                    "package_version": version, "machine": machine_info(),
                    "tools": tool_versions(), **result,
                    "duration_s": round(time.monotonic() - t0, 1)}
-            path = cfg.out / "exec-overhead.json"
+            path = cfg.out / f"{mode}.json"
             path.write_text(json.dumps(doc, indent=2) + "\n")
             print(table)
             print(f"\nwritten: {path}")

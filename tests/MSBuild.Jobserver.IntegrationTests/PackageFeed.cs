@@ -56,6 +56,7 @@ public static class PackageFeed
         Directory.CreateDirectory(FeedDirectory);
         Directory.CreateDirectory(PackagesDirectory);
 
+        // Generous: on a shared, loaded 2-core machine the pack alone has taken over 5 minutes.
         // Only the package project, with its own artifacts path: packing the whole solution would rebuild the test
         // projects in place while they run, and the repository's bin/obj may be in use by another build.
         var outcome = ProcessRunner.Run("dotnet",
@@ -71,7 +72,7 @@ public static class PackageFeed
                 ["MSBUILDDISABLENODEREUSE"] = "1",
                 ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
             },
-            TimeSpan.FromMinutes(5));
+            TimeSpan.FromMinutes(15));
         var package = Path.Combine(FeedDirectory, $"{Id}.{Version}.nupkg");
         Assert.IsTrue(outcome.ExitCode == 0 && File.Exists(package), $"dotnet pack failed ({outcome}):\n{ProcessRunner.Tail(outcome.Output)}");
         context.WriteLine($"packed {package} in {outcome.Elapsed.TotalSeconds:0.0} s; fixtures in {FixturesDirectory}");

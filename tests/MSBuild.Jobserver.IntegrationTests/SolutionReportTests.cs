@@ -8,7 +8,7 @@ namespace MSBuild.Jobserver.IntegrationTests;
 /// the solution logs the summary once and writes the timing report, which headless chromium then loads.
 /// </summary>
 [TestClass]
-public sealed class SolutionReportTests : EndToEndTest
+public sealed partial class SolutionReportTests : EndToEndTest
 {
     private const int Projects = 3;
     private const int Slots = 2;
@@ -61,6 +61,15 @@ public sealed class SolutionReportTests : EndToEndTest
         Assert.AreEqual(Projects, browser.Evaluate("document.querySelectorAll('#projects tr.project-row').length").GetValue<int>(), "one table row per project");
         Assert.AreEqual("own pool", browser.Evaluate("document.querySelector('#pool [data-fact=form] td').textContent").GetValue<string>());
         Assert.IsInRange(1, 999, load.LoadEventEndMs, "the report should load in under a second");
+
+        // Where the time went: the summary and the report give the same seconds of a slot free while a tool waited,
+        // and the report draws the machine's CPU use, sampled by the entry process through the build.
+        var summaryFree = FreeSlotSeconds().Match(run.Output);
+        Assert.IsTrue(summaryFree.Success, "JOBS0030 should give the seconds with a slot free:\n" + ProcessRunner.Tail(run.Output));
+        var reportFree = browser.Evaluate("document.querySelector('#pool [data-fact=free-wait] td').textContent").GetValue<string>();
+        Assert.AreEqual(double.Parse(summaryFree.Groups["seconds"].Value, CultureInfo.InvariantCulture), double.Parse(reportFree.Replace(" s", ""), CultureInfo.InvariantCulture), 0.051);
+        StringAssert.StartsWith(browser.Evaluate("document.querySelector('#pool [data-fact=cpu] td').textContent").GetValue<string>(), Environment.ProcessorCount + " cores");
+        Assert.IsGreaterThan(0.0, browser.Evaluate("document.getElementById('cpu-use').getBBox().width").GetValue<double>(), "the machine's CPU use should be drawn under the tokens");
     }
 
     /// <summary>
@@ -91,6 +100,9 @@ public sealed class SolutionReportTests : EndToEndTest
         Assert.AreEqual("2 tokens", browser.Evaluate("document.querySelector('#pool [data-fact=size] td').textContent").GetValue<string>());
         Assert.AreEqual(2, browser.Evaluate("document.querySelectorAll('#timeline g.hold').length").GetValue<int>(), "one bar per cargo run");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"JOBS0030: .* spent waiting for slots, (?<seconds>\d+\.\d) s of it with a slot free;")]
+    private static partial System.Text.RegularExpressions.Regex FreeSlotSeconds();
 
     private static string Slnx(IEnumerable<string> projects) =>
         "<Solution>\n" + string.Concat(projects.Select(p => $"  <Project Path=\"{p}\" />\n")) + "</Solution>\n";

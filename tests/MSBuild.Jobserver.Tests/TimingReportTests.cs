@@ -72,6 +72,7 @@ public sealed partial class TimingReportTests
         Assert.AreEqual(Runs, browser.Evaluate("document.querySelectorAll('#timeline g.hold').length").GetValue<int>());
         Assert.AreEqual(Slots, browser.Evaluate("document.querySelectorAll('#timeline g.slot-row').length").GetValue<int>());
         Assert.AreEqual(Projects, browser.Evaluate("document.querySelectorAll('#projects tr.project-row').length").GetValue<int>());
+        Assert.IsGreaterThan(0.0, browser.Evaluate("document.getElementById('cpu-use').getBBox().height").GetValue<double>(), "the machine's CPU use should be drawn");
         Assert.IsInRange(1, 999, load.LoadEventEndMs, "the page should finish loading in under a second");
         Assert.IsInRange(1, 999, load.FirstContentfulPaintMs, "the page should paint in under a second");
 
@@ -129,7 +130,14 @@ public sealed partial class TimingReportTests
 
         var waited = holds.Count(h => h.WaitMs > 0);
         var summary = $"JOBS0030: Jobserver: {slots} slots (own pool); {runs} tool run(s) took a slot, at most {slots} at once; {waited} waited.";
-        return new TimingInput("Jobserver timing report: generated.proj", summary, new PoolFacts(PoolForm.Own, slots, slots, 0, 0), holds);
+        var end = holds.Max(h => h.ReleasedMs);
+        var cpu = new List<(long AtMs, double BusyCores)>();
+        for (var at = 1_000_250L; at <= end; at += 250)
+        {
+            cpu.Add((at, random.NextDouble() * slots));
+        }
+
+        return new TimingInput("Jobserver timing report: generated.proj", summary, new PoolFacts(PoolForm.Own, slots, slots, 0, 0), holds, new MachineCpu(slots, cpu, null));
     }
 
     private static string ArtifactsDirectory()

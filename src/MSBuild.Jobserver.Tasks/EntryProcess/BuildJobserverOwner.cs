@@ -31,6 +31,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         Handle = handle;
         _pool = pool;
+        Cpu = handle.Mode == BuildJobserverMode.None ? MachineCpuSampler.NotSampled("the build has no jobserver") : MachineCpuSampler.Start();
     }
 
     /// <summary>The free-memory limit's gate (JobserverMinFreeMemory), null when there is none.</summary>
@@ -44,6 +45,9 @@ internal sealed class BuildJobserverOwner : IDisposable
 
     /// <summary>When the build's pool was set up (journal milliseconds): the window in which other builds' holds count.</summary>
     public long StartedMs { get; } = Ledger.LedgerJournal.NowMs;
+
+    /// <summary>The machine's CPU use while the build runs, for the timing report.</summary>
+    public MachineCpuSampler Cpu { get; }
 
     /// <summary>The owner of the current build in this process, if one was created.</summary>
     public static BuildJobserverOwner? Current(IBuildEngine4 engine) =>
@@ -255,6 +259,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     /// </summary>
     public void Dispose()
     {
+        Cpu.Dispose();
         MemoryGate?.Dispose();
         _gateClient?.Dispose();
         if (_pool is null)

@@ -66,6 +66,10 @@ internal sealed class LedgerJournal
         return (clipped.Sum(h => h.ReleasedMs - h.AcquiredMs) / 1000.0, PeakOf(clipped));
     }
 
+    /// <summary>Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited (see FreeSlotTime).</summary>
+    public double FreeSlotWaitSeconds(int slots) =>
+        Report.FreeSlotTime.Milliseconds(Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
+
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
     public static int PeakOf(IEnumerable<TokenHold> holds)
     {

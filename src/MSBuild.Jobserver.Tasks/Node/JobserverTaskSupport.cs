@@ -40,7 +40,7 @@ internal static class JobserverTaskSupport
     {
         try
         {
-            return NodeJobserver.Get(task.BuildEngine, settings);
+            return NodeJobserver.Get(task.BuildEngine, task.Log, settings);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)
         {

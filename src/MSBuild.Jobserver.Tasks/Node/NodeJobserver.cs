@@ -9,6 +9,7 @@ using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Memory;
 using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks.Node;
 
@@ -45,8 +46,8 @@ internal sealed class NodeJobserver : IDisposable
     /// <summary>The build's leases, journal and refill.</summary>
     public TokenLedger Ledger { get; }
 
-    /// <summary>This build's view for this process, asking the rendezvous on first use.</summary>
-    public static NodeJobserver Get(IBuildEngine engine, ProjectJobserverSettings settings)
+    /// <summary>This build's view for this process, asking the rendezvous on first use (problems logged to <paramref name="log"/>).</summary>
+    public static NodeJobserver Get(IBuildEngine engine, TaskLoggingHelper log, ProjectJobserverSettings settings)
     {
         var engine4 = (IBuildEngine4)engine;
         if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver known)
@@ -54,7 +55,7 @@ internal sealed class NodeJobserver : IDisposable
             return known;
         }
 
-        var handle = Rendezvous.Request(engine, settings);
+        var handle = Rendezvous.Request(engine, log, settings);
         lock (Gate)
         {
             if (engine4.GetRegisteredTaskObject(RegistrationKey, RegisteredTaskObjectLifetime.Build) is NodeJobserver raced)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Memory;
 
@@ -13,15 +14,21 @@ namespace MSBuild.Jobserver.Tasks.Report;
 /// </summary>
 internal static class JournalAdapter
 {
-    /// <summary>The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>.</summary>
+    /// <summary>
+    /// The report's input for the build whose pool is <paramref name="handle"/>, from the ledger's <paramref name="journal"/>,
+    /// the memory gate's <paramref name="memoryWaits"/> and the machine's <paramref name="cpu"/> use.
+    /// </summary>
     public static TimingInput FromJournal(string title, string summaryText, BuildJobserverHandle handle, LedgerJournal journal, int lost, long startedMs,
-        IReadOnlyList<MemoryWait> memoryWaits)
+        IReadOnlyList<MemoryWait> memoryWaits, MachineCpuSampler cpu)
     {
         var others = handle.Shared ? journal.OtherBuildsBetween(startedMs, LedgerJournal.NowMs) : default;
         var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered,
             handle.Shared ? new OtherBuildsUse(others.TokenSeconds, others.Peak) : null);
+        var machine = cpu.Unavailable is { } why
+            ? MachineCpu.None(why)
+            : new MachineCpu(cpu.Cores, cpu.Samples.Select(s => (s.AtMs, s.BusyCores)).ToList(), null);
         var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
-        return new TimingInput(title, summaryText, facts, reportHolds)
+        return new TimingInput(title, summaryText, facts, reportHolds, machine)
         {
             MemoryWaits = memoryWaits.Select(w => new ReportMemoryWait(w.StartMs, w.EndMs, w.LowestAvailableMiB)).ToList(),
         };

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace MSBuild.Jobserver.Tasks.Report;
@@ -35,10 +36,20 @@ internal sealed record ReportHold(string Project, string Tool, long RequestedMs,
 internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, int Recovered, OtherBuildsUse? OtherBuilds = null);
 
 /// <summary>
+/// The machine's CPU use during the build: busy cores (of <paramref name="Cores"/>) per sample, on the holds' clock;
+/// <paramref name="Unavailable"/> says why there are none.
+/// </summary>
+internal sealed record MachineCpu(int Cores, IReadOnlyList<(long AtMs, double BusyCores)> Samples, string? Unavailable)
+{
+    /// <summary>No samples, for <paramref name="reason"/>.</summary>
+    public static MachineCpu None(string reason) => new(0, Array.Empty<(long, double)>(), reason);
+}
+
+/// <summary>
 /// Everything the timing report shows, independent of how the build recorded it: the report reads only this, so
 /// the one adapter that fills it is all that changes when the record does.
 /// </summary>
-internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds)
+internal sealed record TimingInput(string Title, string SummaryText, PoolFacts Pool, IReadOnlyList<ReportHold> Holds, MachineCpu Cpu)
 {
     /// <summary>The stretches in which the pool handed out no token for want of memory (JobserverMinFreeMemory).</summary>
     public IReadOnlyList<ReportMemoryWait> MemoryWaits { get; init; } = System.Array.Empty<ReportMemoryWait>();

@@ -40,7 +40,15 @@ internal sealed class TimingLayout
             .OrderByDescending(p => p.HoldMs).ThenBy(p => p.Project, StringComparer.Ordinal)
             .ToList();
         InUse = Steps(holds);
+        FreeSlotWaitMs = FreeSlotTime.Milliseconds(holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), input.Pool.Size);
+        Cpu = input.Cpu.Samples
+            .Select(c => (From: Math.Max(0, c.AtMs - Origin - CpuSampleMs), To: Math.Min(SpanMs, c.AtMs - Origin), c.BusyCores))
+            .Where(c => c.From < c.To)
+            .ToList();
     }
+
+    /// <summary>How long one CPU sample covers, up to its time.</summary>
+    public const long CpuSampleMs = EntryProcess.MachineCpuSampler.IntervalMs;
 
     /// <summary>What the layout was made from.</summary>
     public TimingInput Input { get; }
@@ -71,6 +79,12 @@ internal sealed class TimingLayout
 
     /// <summary>Tokens in use from each instant (relative ms) until the next.</summary>
     public IReadOnlyList<(long AtMs, int InUse)> InUse { get; }
+
+    /// <summary>Milliseconds during which a slot stood free while a tool waited.</summary>
+    public long FreeSlotWaitMs { get; }
+
+    /// <summary>The machine's busy cores over the span, each sample's interval clipped to it (relative ms).</summary>
+    public IReadOnlyList<(long From, long To, double BusyCores)> Cpu { get; }
 
     /// <summary>A round time step giving about <paramref name="ticks"/> grid lines over the span.</summary>
     public long TickStepMs(int ticks)

@@ -51,7 +51,8 @@ internal static class TimingReport
             .Append("or with <code>-tl:off</code>, or open a <code>-bl</code> binary log.</p>\n");
         AppendFacts(html, layout);
         html.Append("<h2>Timeline</h2>\n<p class=\"hint\">One row per slot; each bar is one tool run holding a token (hover for details). ")
-            .Append("Hatched rows below: tools waiting for a token. The line: tokens in use, against the pool's size (dashed). ")
+            .Append("Hatched rows below: tools waiting for a token. The line: tokens in use, against the pool's size (dashed); ")
+            .Append("the grey area behind it: the machine's busy cores (every process). A free slot under a busy CPU went to MSBuild's own work; under an idle one it was wasted. ")
             .Append("Click a project in the table to pick out its bars.</p>\n<div class=\"scroll\">\n");
         AppendTimeline(html, layout);
         html.Append("</div>\n<h2>Projects</h2>\n");
@@ -77,6 +78,10 @@ internal static class TimingReport
         Fact(html, "peak", "Peak in use", Number(pool.Peak));
         Fact(html, "runs", "Tool runs", Number(holds.Count));
         Fact(html, "waited", "Time waiting for tokens", TimingLayout.Seconds(holds.Sum(h => h.WaitMs)));
+        Fact(html, "free-wait", "Of it, with a slot free", TimingLayout.Seconds(layout.FreeSlotWaitMs));
+        Fact(html, "cpu", "Machine CPU (all processes)", layout.Input.Cpu.Unavailable is { } why
+            ? "not drawn: " + why
+            : Number(layout.Input.Cpu.Cores) + " cores, sampled every " + TimingLayout.Seconds(TimingLayout.CpuSampleMs));
         Fact(html, "span", "First request to last release", TimingLayout.Seconds(holds.Count == 0 ? 0 : layout.SpanMs));
         Fact(html, "lost", "Tokens lost", Number(pool.Lost));
         Fact(html, "recovered", "Tokens recovered", Number(pool.Recovered));
@@ -190,8 +195,9 @@ internal static class TimingReport
 
     private static void AppendInUseChart(StringBuilder html, TimingLayout layout, int top)
     {
-        var max = Math.Max(1, Math.Max(layout.Input.Pool.Size, layout.InUse.Max(s => s.InUse)));
-        double Y(int value) => top + ChartHeight - (value * (double)ChartHeight / max);
+        var max = Math.Max(1, Math.Max(Math.Max(layout.Input.Pool.Size, layout.Input.Cpu.Cores), layout.InUse.Max(s => s.InUse)));
+        double Y(double value) => top + ChartHeight - (value * ChartHeight / max);
+        AppendCpuArea(html, layout, Y(0), Y);
 
         html.Append("<text class=\"row-label\" x=\"").Append(Left - 8).Append("\" y=\"").Append(top + (ChartHeight / 2)).Append("\">tokens in use</text>\n")
             .Append("<text class=\"row-label\" x=\"").Append(Left - 8).Append("\" y=\"").Append(F(Y(max) + 4)).Append("\">").Append(max).Append("</text>\n")
@@ -211,6 +217,27 @@ internal static class TimingReport
 
         points.Append(F(X(layout, layout.SpanMs))).Append(',').Append(F(Y(previous)));
         html.Append("<polyline id=\"in-use\" class=\"in-use\" points=\"").Append(points).Append("\"/>\n");
+    }
+
+    // Busy cores as steps, one per sample, closed along the axis.
+    private static void AppendCpuArea(StringBuilder html, TimingLayout layout, double baseline, Func<double, double> y)
+    {
+        if (layout.Cpu.Count == 0)
+        {
+            return;
+        }
+
+        var points = new StringBuilder();
+        points.Append(F(X(layout, layout.Cpu[0].From))).Append(',').Append(F(baseline)).Append(' ');
+        foreach (var (from, to, busy) in layout.Cpu)
+        {
+            points.Append(F(X(layout, from))).Append(',').Append(F(y(busy))).Append(' ')
+                .Append(F(X(layout, to))).Append(',').Append(F(y(busy))).Append(' ');
+        }
+
+        points.Append(F(X(layout, layout.Cpu[layout.Cpu.Count - 1].To))).Append(',').Append(F(baseline));
+        html.Append("<polygon id=\"cpu-use\" class=\"cpu\" points=\"").Append(points).Append("\"><title>machine CPU: busy cores of ")
+            .Append(layout.Input.Cpu.Cores).Append(", all processes</title></polygon>\n");
     }
 
     private static void AppendProjects(StringBuilder html, TimingLayout layout)
@@ -250,7 +277,7 @@ internal static class TimingReport
         + ".lane{fill:#f7f7f7}.grid{stroke:#e4e4e4}.axis{stroke:#999}.tick{fill:#777;text-anchor:middle}"
         + ".row-label{fill:#555;text-anchor:end}.bar-label{fill:#fff;pointer-events:none}"
         + ".wait rect:first-of-type{fill-opacity:.45}.size{stroke:#c00;stroke-dasharray:5 4}"
-        + ".in-use{fill:none;stroke:#333;stroke-width:1.5}"
+        + ".in-use{fill:none;stroke:#333;stroke-width:1.5}.cpu{fill:#bbb;fill-opacity:.45;stroke:none}"
         + "svg.picking .hold,svg.picking .wait{opacity:.15}svg.picking .picked{opacity:1}";
 
     // Clicking a project row picks out that project's bars; clicking it again shows all.

@@ -127,8 +127,8 @@ public sealed class JobserverSummary : Task
             ? string.Format(CultureInfo.InvariantCulture, "; {0} wait(s) for memory below {1} MiB, {2:0.0} s", memoryWaits.Count, gate.ThresholdMiB, memoryWaits.Sum(w => w.EndMs - w.StartMs) / 1000.0)
             : "";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
-            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered, {7} surplus removed{8}.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, missing, journal.Recovered, journal.Removed + removedNow, memoryText));
+            "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots, {5:0.0} s of it with a slot free; {6} token(s) lost, {7} recovered, {8} surplus removed{9}.",
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, journal.FreeSlotWaitSeconds(handle.Slots), missing, journal.Recovered, journal.Removed + removedNow, memoryText));
         lines.Add(summary);
         if (memoryWaits.Count > 0)
         {
@@ -146,7 +146,7 @@ public sealed class JobserverSummary : Task
         if (ReportFile.Trim().Length > 0)
         {
             var title = "Jobserver timing report: " + ProjectFullPath.Substring(ProjectFullPath.LastIndexOfAny(new[] { '/', '\\' }) + 1);
-            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs, memoryWaits);
+            var input = JournalAdapter.FromJournal(title, summary.Code + ": " + summary.Text, handle, journal, missing, owner.StartedMs, memoryWaits, owner.Cpu);
             lines.Add(ReportFileWriter.Write(StartupDirectory, ReportFile.Trim(), input));
         }
 
