@@ -32,7 +32,7 @@ public sealed class FreeSlotTimeTests
         {
             // Two processes' journals, as two nodes write them.
             var r = runs[i];
-            LedgerJournal.Append(view, new TokenHold(1_000_000 + (r[0] * 1000), 1_000_000 + (r[1] * 1000), 1_000_000 + (r[2] * 1000), 100 + (i % 2), "pool", "P" + i, "cargo"));
+            LedgerJournal.Append(view, "", new TokenHold(1_000_000 + (r[0] * 1000), 1_000_000 + (r[1] * 1000), 1_000_000 + (r[2] * 1000), 100 + (i % 2), "pool", "P" + i, "cargo"));
         }
 
         var journal = LedgerJournal.Read(directory);

@@ -47,6 +47,7 @@ public sealed class UserPoolTests
     }
 
     [TestMethod]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void APoolWhoseBuildsAllDiedIsMadeAnew()
     {
         var parent = TestSupport.NewTempDirectory("userpool-dead");
