@@ -57,15 +57,17 @@ internal sealed class BuildJobserverOwner : IDisposable
                 return existing;
             }
 
-            var owner = Create(log, requestedSlots, environment, blame);
+            // The rendezvous may be the first of the package's tasks in this process (a solution entry without the opt-in).
+            InheritedDescriptors.Hide(engine, environment);
+            var owner = Create(log, requestedSlots, environment, blame, auth => InheritedDescriptors.HiddenValidation(engine, auth));
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
-    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame)
+    private static BuildJobserverOwner Create(TaskLoggingHelper log, int requestedSlots, Func<string, string?> environment, string? blame, Func<JobserverAuth, JobserverValidation?> hiddenValidation)
     {
-        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
+        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame, hiddenValidation);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
             return Join(log, auth, identity, inherited.Jobs ?? requestedSlots, inherited.VariableName, blame);

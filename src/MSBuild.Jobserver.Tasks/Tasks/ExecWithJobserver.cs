@@ -168,7 +168,12 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         }
         else if (_settings.Enabled)
         {
-            variables = EnvironmentForPlainCommand(Variable);
+            var handover = EnvironmentForPlainCommand(Variable, usesShell);
+            variables = handover.Variables;
+            if (handover.ShellLine is { } line)
+            {
+                startInfo.Arguments = ExecShellArguments.Prepend(startInfo.Arguments, line);
+            }
         }
         else
         {
@@ -236,11 +241,11 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     // A command without the pool. Each variable keeps its value as stock Exec would, unless it names a jobserver other
     // than the build's: the build's own (JobserverAdvertiseToAllTools put it there), or the inherited one the entry
     // process validated and joined (descriptors only where they are make's).
-    private IDictionary<string, string?> EnvironmentForPlainCommand(Func<string, string?> environment)
+    private ToolHandover EnvironmentForPlainCommand(Func<string, string?> environment, bool usesShell)
     {
         if (MakeFlags.FirstAdvertising(environment) is null)
         {
-            return new Dictionary<string, string?>();
+            return new ToolHandover();
         }
 
         var node = JobserverTaskSupport.TryGetNode(this, _settings, "The inherited jobserver is hidden from this command.");
@@ -252,6 +257,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             _ => auth.Name == handle.PoolPath,
         };
 
-        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool);
+        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool, Command ?? "", usesShell, handle?.PoolPath ?? "");
     }
 }
