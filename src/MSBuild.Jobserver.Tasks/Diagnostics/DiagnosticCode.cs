@@ -51,6 +51,10 @@ internal static class DiagnosticCode
     public const string DescriptorsClosed = "JOBS0051";
     public const string ToolNotAClient = "JOBS0052";
     public const string ToolCannotReadFifo = "JOBS0053";
+
+    // A parent's jobserver pipe held by a process that outlives the build.
+    public const string InheritedPipeHeldByServer = "JOBS0060";
+
     // The timing report.
     public const string ReportFileFailed = "JOBS0070";
 

@@ -96,6 +96,15 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
+        foreach (var holder in PipeHolders.Lingering(InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine)))
+        {
+            lines.Add(SummaryLine.Warning(DiagnosticCode.InheritedPipeHeldByServer, string.Format(CultureInfo.InvariantCulture,
+                "Process {0}, {1}, holds the jobserver pipe this build inherited from make or cargo: it started before the package could make the pipe non-inheritable, and ran none of the package's tasks since. "
+                + "make (4.3, or 4.4 with --jobserver-style=pipe) waits after the build until that process exits (an idle worker node after 15 minutes, VBCSCompiler after 10). "
+                + "Reference the package from every project of the build (Directory.Build.props) and from the entry (a solution: the Directory.Solution.targets opt-in), or, for builds that make runs, turn the servers off: -nr:false, -p:UseSharedCompilation=false, DOTNET_CLI_USE_MSBUILD_SERVER=0.",
+                holder.ProcessId, holder.Kind)));
+        }
+
         var kind = handle.Mode == BuildJobserverMode.Inherited ? "joined from the parent make" : "own pool";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots; {5} token(s) lost, {6} recovered.",
