@@ -43,8 +43,11 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
                 Assert.IsNotEmpty(run.LinesWith("JOBS0031"), "the build did not join make's jobserver:\n" + ProcessRunner.Tail(run.Output));
                 if (build == 1)
                 {
-                    Assert.IsNotEmpty(WorkerNodes.BuildServersStartedSince(before, repo.Marker).Where(p => p.CommandLine.Contains("nodemode:1", StringComparison.Ordinal)),
-                        "the build left no reusable worker node: node reuse was not on, so the test proves nothing");
+                    // MSBuild 18 keeps a node for reuse only while the machine has at most 1.5 × cores of them (other
+                    // builds' count too), so on a busy machine the nodes may go; VBCSCompiler always stays.
+                    var kept = WorkerNodes.BuildServersStartedSince(before, repo.Marker);
+                    TestContext.WriteLine($"build servers kept after build 1: [{string.Join(", ", kept)}]");
+                    Assert.IsNotEmpty(kept, "no build server of this build outlived it (node reuse and the compiler server were off), so the test proves nothing");
                 }
             }
         }
@@ -64,8 +67,9 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
         try
         {
             var run = RunMake(repo, "4.3", "", entry, new Dictionary<string, string?> { ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "1" });
-            Assert.IsNotEmpty(WorkerNodes.BuildServersStartedSince(before, repo.Marker).Where(p => p.CommandLine.Contains("nodemode:8", StringComparison.Ordinal)),
-                "this build started no MSBuild server, so the test proves nothing");
+            // In the server (a /nodemode process) make's descriptors are not joined (JOBS0012); in the dotnet process they are (JOBS0031).
+            Assert.IsTrue(run.LinesWith("JOBS0012").Count > 0 && run.LinesWith("JOBS0031").Count == 0,
+                "the build did not run in the MSBuild server, so the test proves nothing:\n" + ProcessRunner.Tail(run.Output));
             // The server cannot reach make's descriptors of a later client, so it never joins them (JOBS0012, as before).
             AssertMakeEndedWithTheBuild(repo, before, run, "make 4.3 with the MSBuild server", "JOBS0012");
         }
@@ -172,11 +176,11 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
             if [ -e /proc/$$/fd/$r ] && [ -e /proc/$$/fd/$w ]; then echo "PLAIN-PROBE: $auth open"; else echo "PLAIN-PROBE: $auth closed"; fi
 
             """);
-        repo.Write("all.csproj", """
-            <Project Sdk="Microsoft.NET.Sdk">
+        // Named dirs.proj so that MSBuild builds it in the entry process (a traversal), where make's descriptors are real.
+        repo.Write("dirs.proj", $$"""
+            <Project Sdk="{{PackageFeed.NoTargetsSdk}}">
               <PropertyGroup>
                 <TargetFramework>net10.0</TargetFramework>
-                <EnableDefaultCompileItems>false</EnableDefaultCompileItems>
               </PropertyGroup>
               <ItemGroup>
                 <ProjectReference Include="A/A.csproj" />
@@ -203,13 +207,18 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
             echo "MAKE-EXITED status $? after $((i / 5)) s"
 
             """);
-        return "all.csproj";
+        return "dirs.proj";
     }
 
     private BuildRun RunMake(FixtureRepo repo, string makeVersion, string style, string entry, Dictionary<string, string?> extra)
     {
         var make = makeVersion == "4.3" ? "make" : Peers.Make441;
-        var flags = style.Length == 0 ? "" : " " + style;
+        var arguments = new List<string> { "./measure.sh", make, "-j2" };
+        if (style.Length > 0)
+        {
+            arguments.Add(style);
+        }
+
         repo.Write("Makefile", string.Join('\n',
             "# make -j2: a short job beside a recursive dotnet build; built.stamp marks the moment the build ended.",
             ".PHONY: all other build",
@@ -224,8 +233,8 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
             extra["PATH"] = Peers.OnPath(repo, ("make", Peers.Make441)).Path;
         }
 
-        var run = repo.Run("sh", new[] { "./measure.sh", make, "-j2" + flags }, new BuildOptions { NodeReuse = true, Environment = UserDefaults(extra) });
-        TestContext.WriteLine($"{make} -j2{flags}: {run.LinesWith("MAKE-").LastOrDefault()}");
+        var run = repo.Run("sh", arguments, new BuildOptions { NodeReuse = true, Environment = UserDefaults(extra) });
+        TestContext.WriteLine($"{make} -j2 {style}: {run.LinesWith("MAKE-").LastOrDefault()}; build servers of any build now: [{string.Join(", ", WorkerNodes.BuildServerSnapshot())}]");
         return run;
     }
 
@@ -233,7 +242,11 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
     // MSBuild server as the SDK decides unless asked.
     private static Dictionary<string, string?> UserDefaults(Dictionary<string, string?> extra)
     {
-        var environment = new Dictionary<string, string?> { ["UseSharedCompilation"] = null, ["DOTNET_CLI_USE_MSBUILD_SERVER"] = null };
+        // `dotnet test` sets MSBUILDENSURESTDOUTFORTASKPROCESSES, which users do not have and which turns the MSBuild server off.
+        var environment = new Dictionary<string, string?>
+        {
+            ["UseSharedCompilation"] = null, ["DOTNET_CLI_USE_MSBUILD_SERVER"] = null, ["MSBUILDENSURESTDOUTFORTASKPROCESSES"] = null,
+        };
         foreach (var (key, value) in extra)
         {
             environment[key] = value;
@@ -250,7 +263,7 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
         {
             var holders = WorkerNodes.BuildServersStartedSince(before, repo.Marker);
             EndBuildServers(repo, before);
-            Assert.Fail($"{what}: the parent still waited {ProcessRunner.Tail(string.Join(" | ", run.LinesWith("MAKE-STILL-WAITING")))} after the build ended; build servers of this test: [{string.Join(", ", holders)}]");
+            Assert.Fail($"{what}: the parent was still waiting 90 s after the build ended ({string.Join(" | ", run.LinesWith("MAKE-"))}); build servers of this test, now ended: [{string.Join(", ", holders)}]");
         }
 
         var seconds = int.Parse(exit.Groups[2].Value, CultureInfo.InvariantCulture);
