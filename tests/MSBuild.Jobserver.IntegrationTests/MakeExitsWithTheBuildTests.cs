@@ -30,12 +30,13 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
     {
         var repo = NewFixture("i18-make-" + makeVersion);
         var entry = WriteProjects(repo);
+        var path = makeVersion == "4.3" ? null : Peers.OnPath(repo, ("make", Peers.Make441)).Path;
         var before = WorkerNodes.BuildServerSnapshot();
         try
         {
             for (var build = 1; build <= 2; build++)
             {
-                var run = RunMake(repo, makeVersion, style, entry, new Dictionary<string, string?>());
+                var run = RunMake(repo, makeVersion, style, entry, path is null ? new() : new() { ["PATH"] = path });
                 AssertMakeEndedWithTheBuild(repo, before, run, $"make {makeVersion} {style}, build {build}");
                 Assert.IsEmpty(run.LinesWith("jobserver unavailable"), "the sub-make (a listed tool) did not get make's pool:\n" + ProcessRunner.Tail(run.Output));
                 var plain = run.LinesWith("PLAIN-PROBE:");
@@ -57,12 +58,17 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
         }
     }
 
-    /// <summary>The same with the MSBuild server on (DOTNET_CLI_USE_MSBUILD_SERVER=1): the server this build starts is the entry.</summary>
+    /// <summary>
+    /// The same with the MSBuild server on (DOTNET_CLI_USE_MSBUILD_SERVER=1): the server this build starts is the entry.
+    /// The entry takes the package as an Sdk, as troubleshooting.md advises: the server may start worker nodes while it
+    /// restores, before a PackageReference's targets exist, and a node that then builds none of the package's projects
+    /// would hold make's pipe (JOBS0060).
+    /// </summary>
     [TestMethod]
     public void MakeExitsWithTheBuildOnTheMSBuildServer()
     {
         var repo = NewFixture("i18-server");
-        var entry = WriteProjects(repo);
+        var entry = WriteProjects(repo, entrySdk: true);
         var before = WorkerNodes.BuildServerSnapshot();
         try
         {
@@ -139,14 +145,17 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
     // Two C# class libraries (the compiler server starts for them) and an entry that references both, every project
     // with the package through Directory.Build.props. A runs a sub-make (a listed tool); the entry runs a plain
     // probe of the descriptors MAKEFLAGS names. Returns the entry's path.
-    private static string WriteProjects(FixtureRepo repo)
+    // With entrySdk the entry takes the package as <Sdk> instead: SDK imports stay while NuGet restores (package
+    // imports do not), so it acts before the restore starts worker nodes.
+    private static string WriteProjects(FixtureRepo repo, bool entrySdk = false)
     {
+        var referenceCondition = entrySdk ? " Condition=\"'$(MSBuildProjectName)' != 'dirs'\"" : "";
         repo.Write("Directory.Build.props", $"""
             <Project>
               <PropertyGroup>
                 <ImportDirectoryPackagesProps>false</ImportDirectoryPackagesProps>
               </PropertyGroup>
-              <ItemGroup>
+              <ItemGroup{referenceCondition}>
                 <PackageReference Include="{PackageFeed.Id}" Version="{PackageFeed.Version}" PrivateAssets="all" />
               </ItemGroup>
             </Project>
@@ -179,7 +188,7 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
         // Named dirs.proj so that MSBuild builds it in the entry process (a traversal), where make's descriptors are real.
         repo.Write("dirs.proj", $$"""
             <Project Sdk="{{PackageFeed.NoTargetsSdk}}">
-              <PropertyGroup>
+            {{(entrySdk ? $"  <Sdk Name=\"{PackageFeed.Id}\" Version=\"{PackageFeed.Version}\" />\n" : "")}}  <PropertyGroup>
                 <TargetFramework>net10.0</TargetFramework>
               </PropertyGroup>
               <ItemGroup>
@@ -210,6 +219,7 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
         return "dirs.proj";
     }
 
+    // make 4.4.1 runs with `make` on PATH being 4.4.1 (extra["PATH"]), as its users have it.
     private BuildRun RunMake(FixtureRepo repo, string makeVersion, string style, string entry, Dictionary<string, string?> extra)
     {
         var make = makeVersion == "4.3" ? "make" : Peers.Make441;
@@ -228,11 +238,6 @@ public sealed class MakeExitsWithTheBuildTests : EndToEndTest
             "build:",
             $"\t+dotnet build {entry} -m:2 -v:n -tl:off -nologo; s=$$?; touch built.stamp; exit $$s",
             ""));
-        if (makeVersion != "4.3")
-        {
-            extra["PATH"] = Peers.OnPath(repo, ("make", Peers.Make441)).Path;
-        }
-
         var run = repo.Run("sh", arguments, new BuildOptions { NodeReuse = true, Environment = UserDefaults(extra) });
         TestContext.WriteLine($"{make} -j2 {style}: {run.LinesWith("MAKE-").LastOrDefault()}; build servers of any build now: [{string.Join(", ", WorkerNodes.BuildServerSnapshot())}]");
         return run;

@@ -100,8 +100,8 @@ public sealed class JobserverSummary : Task
         {
             lines.Add(SummaryLine.Warning(DiagnosticCode.InheritedPipeHeldByServer, string.Format(CultureInfo.InvariantCulture,
                 "Process {0}, {1}, holds the jobserver pipe this build inherited from make or cargo: it started before the package could make the pipe non-inheritable, and ran none of the package's tasks since. "
-                + "make (4.3, or 4.4 with --jobserver-style=pipe) waits after the build until that process exits (an idle worker node after 15 minutes, VBCSCompiler after 10). "
-                + "Reference the package from every project of the build (Directory.Build.props) and from the entry (a solution: the Directory.Solution.targets opt-in), or, for builds that make runs, turn the servers off: -nr:false, -p:UseSharedCompilation=false, DOTNET_CLI_USE_MSBUILD_SERVER=0.",
+                + "Unless MSBuild ends it with the build, make (4.3, or 4.4 with --jobserver-style=pipe) waits after the build until it exits (an idle worker node after 15 minutes, VBCSCompiler after 10). "
+                + "Take the package into the entry as <Sdk Name=\"MSBuild.Jobserver\" ...> (a solution: the Directory.Solution.targets opt-in), which acts before NuGet's restore starts worker nodes, and into every project (Directory.Build.props); or, for builds that make runs, turn the servers off: -nr:false, -p:UseSharedCompilation=false, DOTNET_CLI_USE_MSBUILD_SERVER=0.",
                 holder.ProcessId, holder.Kind)));
         }
 
