@@ -31,6 +31,31 @@ internal static class WorkerNodes
             .ToList();
     }
 
+    /// <summary>The PIDs of every build server now running: worker nodes, the MSBuild server, VBCSCompiler.</summary>
+    public static IReadOnlySet<int> BuildServerSnapshot()
+    {
+        var pids = new HashSet<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && IsBuildServer(Read(Path.Combine(dir, "cmdline"))))
+            {
+                pids.Add(pid);
+            }
+        }
+
+        return pids;
+    }
+
+    /// <summary>The build servers running now that were not in <paramref name="before"/> and whose environment holds <paramref name="marker"/>.</summary>
+    public static IReadOnlyList<BuildServer> BuildServersStartedSince(IReadOnlySet<int> before, string marker)
+    {
+        var tag = FixtureRepo.MarkerVariable + "=" + marker;
+        return BuildServerSnapshot().Where(pid => !before.Contains(pid))
+            .Where(pid => Read($"/proc/{pid}/environ").Split('\0').Contains(tag, StringComparer.Ordinal))
+            .Select(pid => new BuildServer(pid, Read($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim()))
+            .ToList();
+    }
+
     /// <summary>Kills each of <paramref name="pids"/> (only those) and waits for them to go.</summary>
     public static void Kill(IEnumerable<int> pids)
     {
@@ -49,6 +74,9 @@ internal static class WorkerNodes
         }
     }
 
+    private static bool IsBuildServer(string commandLine) =>
+        commandLine.Contains("nodemode", StringComparison.OrdinalIgnoreCase) || commandLine.Contains("VBCSCompiler", StringComparison.Ordinal);
+
     private static string Read(string path)
     {
         try
@@ -61,3 +89,6 @@ internal static class WorkerNodes
         }
     }
 }
+
+/// <summary>A build server process: its PID and command line.</summary>
+internal sealed record BuildServer(int ProcessId, string CommandLine);

@@ -101,7 +101,7 @@ public sealed class HandoverTests
     {
         var environment = new Dictionary<string, string?> { ["CARGO_MAKEFLAGS"] = "", ["MAKEFLAGS"] = "k -j4 --jobserver-auth=3,4", ["MFLAGS"] = "-k --jobserver-auth=fifo:/gone" };
 
-        var plain = ChildEnvironment.ForPlainCommand(n => environment.GetValueOrDefault(n), _ => false);
+        var plain = ChildEnvironment.ForPlainCommand(n => environment.GetValueOrDefault(n), _ => false, "make", usesShell: true, "/proc/1/fd/3").Variables;
 
         Assert.AreEqual("k -j4", plain["MAKEFLAGS"]);
         Assert.AreEqual("-k", plain["MFLAGS"]);
@@ -114,9 +114,35 @@ public sealed class HandoverTests
     {
         var advertised = " -j2 --jobserver-auth=fifo:" + Pool.PoolPath;
 
-        var plain = ChildEnvironment.ForPlainCommand(n => n == "CARGO_MAKEFLAGS" ? advertised : null, auth => auth.Name == Pool.PoolPath);
+        var plain = ChildEnvironment.ForPlainCommand(n => n == "CARGO_MAKEFLAGS" ? advertised : null, auth => auth.Name == Pool.PoolPath, "make", usesShell: true, "");
 
-        Assert.IsEmpty(plain);
+        Assert.IsEmpty(plain.Variables);
+        Assert.IsNull(plain.ShellLine);
+    }
+
+    [TestMethod]
+    public void APlainCommandGetsTheJoinedPipeOpenedAgainUnderItsOwnNumbers()
+    {
+        var environment = new Dictionary<string, string?> { ["MAKEFLAGS"] = " -j3 --jobserver-auth=3,4", ["MFLAGS"] = "-j3 --jobserver-auth=3,4" };
+
+        var plain = ChildEnvironment.ForPlainCommand(n => environment.GetValueOrDefault(n), auth => auth.ReadFd == 3, "./build.sh", usesShell: true, "/proc/77/fd/3");
+
+        Assert.AreEqual("exec 3<>\"$MSBUILD_JOBSERVER_FIFO\" 4<>\"$MSBUILD_JOBSERVER_FIFO\"", plain.ShellLine);
+        Assert.AreEqual("/proc/77/fd/3", plain.Variables[ChildEnvironment.FifoVariable]);
+        Assert.IsFalse(plain.Variables.ContainsKey("MAKEFLAGS"), "the variable stays as stock Exec passes it");
+    }
+
+    [TestMethod]
+    [DataRow("( flock 4; ./build.sh ) 4>lock", true, DisplayName = "the command names descriptor 4 itself")]
+    [DataRow("./build.sh", false, DisplayName = "no shell to open them")]
+    public void APlainCommandThatCannotGetTheJoinedPipeLosesItsWords(string command, bool usesShell)
+    {
+        var environment = new Dictionary<string, string?> { ["MAKEFLAGS"] = "k -j3 --jobserver-auth=3,4" };
+
+        var plain = ChildEnvironment.ForPlainCommand(n => environment.GetValueOrDefault(n), auth => auth.ReadFd == 3, command, usesShell, "/proc/77/fd/3");
+
+        Assert.IsNull(plain.ShellLine);
+        Assert.AreEqual("k -j3", plain.Variables["MAKEFLAGS"]);
     }
 
     [TestMethod]

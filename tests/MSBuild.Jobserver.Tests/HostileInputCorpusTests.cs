@@ -49,7 +49,7 @@ public sealed class HostileInputCorpusTests
         var engine = new RecordingBuildEngine();
         var log = new TaskLoggingHelper(engine, "CreateBuildJobserver");
 
-        var verdict = InheritedJobserver.Evaluate(log, n => environment.TryGetValue(n, out var v) ? v : null, hostileCase.WorkerNode, "entry.proj");
+        var verdict = InheritedJobserver.Evaluate(log, n => environment.TryGetValue(n, out var v) ? v : null, hostileCase.WorkerNode, "entry.proj", _ => null);
 
         var codes = engine.Codes;
         var described = $"{name}: {string.Join(" ", environment.Select(p => p.Key + "='" + p.Value + "'"))}\n{engine.Describe()}";

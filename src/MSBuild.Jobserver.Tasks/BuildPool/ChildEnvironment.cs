@@ -128,21 +128,50 @@ internal static class ChildEnvironment
     /// names the pool <paramref name="isBuildsPool"/> accepts (the build's own, advertised by
     /// JobserverAdvertiseToAllTools, or the inherited one where it is real); any other jobserver words are removed.
     /// Each variable is judged on its own: an empty CARGO_MAKEFLAGS does not hide a broken MAKEFLAGS.
+    /// A kept inherited pipe (descriptors <c>R,W</c>) is no longer inheritable in this process (InheritedDescriptors),
+    /// so the command's own shell opens it again under the same numbers from <paramref name="pipePath"/>, as stock Exec
+    /// would have passed it; where sh cannot (a number above 9, or one the command names itself) the words go.
     /// </summary>
-    public static IDictionary<string, string?> ForPlainCommand(Func<string, string?> environment, Func<JobserverAuth, bool> isBuildsPool)
+    public static ToolHandover ForPlainCommand(Func<string, string?> environment, Func<JobserverAuth, bool> isBuildsPool, string command, bool usesShell, string pipePath)
     {
-        var result = new Dictionary<string, string?>();
+        var handover = new ToolHandover();
+        var named = CommandDescriptors.NamedBy(command);
+        JobserverAuth? reopened = null;
         foreach (var name in Variables)
         {
-            if (environment(name) is { } value
-                && MakeFlags.Parse(name, value) is { AdvertisesJobserver: true } advertised
-                && !(advertised.Auth is { } auth && isBuildsPool(auth)))
+            if (environment(name) is not { } value
+                || MakeFlags.Parse(name, value) is not { AdvertisesJobserver: true } advertised)
             {
-                result[name] = Stripped(value);
+                continue;
+            }
+
+            if (advertised.Auth is not { } auth || !isBuildsPool(auth))
+            {
+                handover.Variables[name] = Stripped(value);
+            }
+            else if (auth.Kind == JobserverAuthKind.Pipe)
+            {
+                var reopenable = usesShell && auth.ReadFd is >= 3 and <= 9 && auth.WriteFd is >= 3 and <= 9
+                    && !named.Contains(auth.ReadFd) && !named.Contains(auth.WriteFd)
+                    && (reopened is null || (reopened.ReadFd == auth.ReadFd && reopened.WriteFd == auth.WriteFd));
+                if (reopenable)
+                {
+                    reopened = auth;
+                }
+                else
+                {
+                    handover.Variables[name] = Stripped(value);
+                }
             }
         }
 
-        return result;
+        if (reopened is not null)
+        {
+            handover.Variables[FifoVariable] = pipePath;
+            handover.ShellLine = $"exec {reopened.ReadFd}<>\"${FifoVariable}\" {reopened.WriteFd}<>\"${FifoVariable}\"";
+        }
+
+        return handover;
     }
 
     // One problem for every variable the pool could not be written into.

@@ -37,8 +37,12 @@ internal sealed class InheritedJobserver
     /// <summary>True when a jobserver was advertised but must not be used or passed on.</summary>
     public bool Rejected { get; }
 
-    /// <summary>Reads and validates the advertised jobserver; logs the verdict when it is not a plain "none".</summary>
-    public static InheritedJobserver Evaluate(TaskLoggingHelper log, Func<string, string?> environment, bool isWorkerNode, string? blame)
+    /// <summary>
+    /// Reads and validates the advertised jobserver; logs the verdict when it is not a plain "none".
+    /// <paramref name="hiddenValidation"/> gives the validation made before this process hid the descriptors (see
+    /// <see cref="InheritedDescriptors"/>), null when it did not hide them.
+    /// </summary>
+    public static InheritedJobserver Evaluate(TaskLoggingHelper log, Func<string, string?> environment, bool isWorkerNode, string? blame, Func<JobserverAuth, JobserverValidation?> hiddenValidation)
     {
         // The first variable that names a jobserver: one that exists without (an empty CARGO_MAKEFLAGS left by a
         // cargo build script) must not hide a broken MAKEFLAGS from this check, or a good one from the build.
@@ -73,7 +77,7 @@ internal sealed class InheritedJobserver
             return new InheritedJobserver(variable, null, null, null, rejected: true);
         }
 
-        var validation = JobserverValidator.Validate(auth, variable);
+        var validation = hiddenValidation(auth) ?? JobserverValidator.Validate(auth, variable);
         if (!validation.IsValid)
         {
             Reject(log, blame, DiagnosticCode.ForRejection(validation.Reason ?? JobserverRejection.Unparsable), variable, validation.Message);

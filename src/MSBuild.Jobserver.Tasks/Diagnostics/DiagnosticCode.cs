@@ -56,6 +56,10 @@ internal static class DiagnosticCode
     public const string DescriptorsClosed = "JOBS0051";
     public const string ToolNotAClient = "JOBS0052";
     public const string ToolCannotReadFifo = "JOBS0053";
+
+    // A parent's jobserver pipe held by a process that outlives the build.
+    public const string InheritedPipeHeldByServer = "JOBS0060";
+
     // The pool shared by a user's builds (JobserverScope=User) and the free-memory limit.
     public const string SharedPoolSizeDiffers = "JOBS0080";
     public const string SharedPoolUnavailable = "JOBS0081";

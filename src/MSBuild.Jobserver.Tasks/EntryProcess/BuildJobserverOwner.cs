@@ -78,17 +78,20 @@ internal sealed class BuildJobserverOwner : IDisposable
                 return existing;
             }
 
-            var owner = Create(log, request, environment, blame);
+            // The rendezvous may be the first of the package's tasks in this process (a solution entry without the opt-in).
+            InheritedDescriptors.Hide(engine, environment);
+            var owner = Create(log, request, environment, blame, auth => InheritedDescriptors.HiddenValidation(engine, auth));
             owner.StartMemoryGate(log, request.MinFreeMemoryMiB, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
-    private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame)
+    private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame,
+        Func<JobserverAuth, JobserverValidation?> hiddenValidation)
     {
         var requestedSlots = request.Slots;
-        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame);
+        var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame, hiddenValidation);
         if (inherited.Auth is { } auth && inherited.Identity is var identity)
         {
             // A build that make or cargo runs stays within their -j, whatever its scope.

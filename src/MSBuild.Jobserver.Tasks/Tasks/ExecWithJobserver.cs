@@ -122,7 +122,12 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         if (settings.Enabled)
         {
             string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
-            ToolRun.SetVariables(startInfo, EnvironmentForPlainCommand(settings, Variable, IsQuery(settings)));
+            var handover = EnvironmentForPlainCommand(settings, Variable, unix && ExecShellArguments.IsShellForm(startInfo.Arguments), IsQuery(settings));
+            ToolRun.SetVariables(startInfo, handover.Variables);
+            if (handover.ShellLine is { } line)
+            {
+                startInfo.Arguments = ExecShellArguments.Prepend(startInfo.Arguments, line);
+            }
         }
 
         return startInfo;
@@ -191,17 +196,18 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 
     // A command without the pool. Each variable keeps its value as stock Exec would, unless it names a jobserver other
     // than the build's: the build's own (JobserverAdvertiseToAllTools put it there), or the inherited one the entry
-    // process validated and joined (descriptors only where they are make's). A query keeps none.
-    private IDictionary<string, string?> EnvironmentForPlainCommand(ProjectJobserverSettings settings, Func<string, string?> environment, bool query)
+    // process validated and joined (descriptors only where they are make's: reopened by the command's own shell).
+    // A query keeps none.
+    private ToolHandover EnvironmentForPlainCommand(ProjectJobserverSettings settings, Func<string, string?> environment, bool usesShell, bool query)
     {
         if (MakeFlags.FirstAdvertising(environment) is null)
         {
-            return new Dictionary<string, string?>();
+            return new ToolHandover();
         }
 
         if (query)
         {
-            return ChildEnvironment.ForPlainCommand(environment, _ => false);
+            return ChildEnvironment.ForPlainCommand(environment, _ => false, Command ?? "", usesShell, "");
         }
 
         var node = JobserverTaskSupport.TryGetNode(this, settings, "The inherited jobserver is hidden from this command.");
@@ -213,6 +219,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             _ => auth.Name == handle.PoolPath,
         };
 
-        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool);
+        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool, Command ?? "", usesShell, handle?.PoolPath ?? "");
     }
 }

@@ -112,6 +112,15 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
+        foreach (var holder in PipeHolders.Lingering(InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine)))
+        {
+            lines.Add(SummaryLine.Warning(DiagnosticCode.InheritedPipeHeldByServer, string.Format(CultureInfo.InvariantCulture,
+                "Process {0}, {1}, holds the jobserver pipe this build inherited from make or cargo: it started before the package could make the pipe non-inheritable, and ran none of the package's tasks since. "
+                + "Unless MSBuild ends it with the build, make (4.3, or 4.4 with --jobserver-style=pipe) waits after the build until it exits (an idle worker node after 15 minutes, VBCSCompiler after 10). "
+                + "Take the package into the entry as <Sdk Name=\"MSBuild.Jobserver\" ...> (a solution: the Directory.Solution.targets opt-in), which acts before NuGet's restore starts worker nodes, and into every project (Directory.Build.props); or, for builds that make runs, turn the servers off: -nr:false, -p:UseSharedCompilation=false, DOTNET_CLI_USE_MSBUILD_SERVER=0.",
+                holder.ProcessId, holder.Kind)));
+        }
+
         if (surplus > 0)
         {
             lines.Add(SummaryLine.Warning(DiagnosticCode.TokensSurplus, removedNow == surplus

@@ -201,6 +201,13 @@ internal static unsafe class PosixCalls
 
     internal static void Close(int fd) => Syscall.close(fd);
 
+    /// <summary>readlink(2): what a link (such as <c>/proc/PID/fd/N</c>) points to; null when it cannot be read.</summary>
+    internal static string? TryReadLink(string path)
+    {
+        var target = new System.Text.StringBuilder(256);
+        return Syscall.readlink(path, target) < 0 ? null : target.ToString();
+    }
+
     /// <summary>False only when no process has this id (ESRCH); a process of another user counts as alive.</summary>
     internal static bool IsProcessAlive(int pid) =>
         Syscall.kill(pid, 0) == 0 || LastError != Errno.ESRCH;
