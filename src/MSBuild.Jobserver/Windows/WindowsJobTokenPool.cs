@@ -1,6 +1,4 @@
-using System;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -25,7 +23,7 @@ internal sealed class WindowsJobTokenPool : JobTokenPool
 
     private protected override int CountAvailableCore()
     {
-        var count = Drain();
+        var count = NamedSemaphores.Drain(_semaphore);
         if (count > 0)
         {
             _semaphore.Release(count);
@@ -36,45 +34,12 @@ internal sealed class WindowsJobTokenPool : JobTokenPool
 
     private protected override int CloseCore()
     {
-        var count = Drain();
+        var count = NamedSemaphores.Drain(_semaphore);
         _semaphore.Dispose();
         return count;
     }
 
-    private int Drain()
-    {
-        var count = 0;
-        while (_semaphore.WaitOne(0))
-        {
-            count++;
-        }
-
-        return count;
-    }
-
-    private static Semaphore CreateSemaphore(int tokens, out string name)
-    {
-        // A cryptographic random: a name another user's process could predict (new Random() is seeded from the clock)
-        // could be created first by it, with its own count and its own security.
-        using var random = RandomNumberGenerator.Create();
-        var bytes = new byte[8];
-        for (var attempt = 0; ; attempt++)
-        {
-            // Unique per process and attempt; a name that already exists belongs to someone else, so never share it.
-            random.GetBytes(bytes);
-            name = "msbuild_jobserver_" + System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture) + "_"
-                + BitConverter.ToString(bytes).Replace("-", string.Empty).ToLowerInvariant();
-            var semaphore = new Semaphore(tokens, tokens, name, out var createdNew);
-            if (createdNew)
-            {
-                return semaphore;
-            }
-
-            semaphore.Dispose();
-            if (attempt == 10)
-            {
-                throw new JobserverException(JobserverRejection.SemaphoreOpenFailed, "Cannot create a uniquely named jobserver semaphore (last tried " + name + "); try again.");
-            }
-        }
-    }
+    // Unique per process and attempt.
+    private static Semaphore CreateSemaphore(int tokens, out string name) =>
+        NamedSemaphores.CreateUnique(tokens, "msbuild_jobserver_" + System.Diagnostics.Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture) + "_", 8, out name);
 }

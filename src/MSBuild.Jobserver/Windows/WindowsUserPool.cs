@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Security.Cryptography;
 using System.Threading;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -83,7 +82,7 @@ internal sealed class WindowsUserPool : JobTokenPool
 
     private protected override int CountAvailableCore()
     {
-        var count = Drain();
+        var count = NamedSemaphores.Drain(_semaphore);
         if (count > 0)
         {
             _semaphore.Release(count);
@@ -97,7 +96,7 @@ internal sealed class WindowsUserPool : JobTokenPool
     {
         using var gate = UserPoolDirectory.LockGate(_parent);
         var last = gate.Leave(_member);
-        var found = last ? Drain() : Size;
+        var found = last ? NamedSemaphores.Drain(_semaphore) : Size;
         _semaphore.Dispose();
         if (last)
         {
@@ -107,37 +106,5 @@ internal sealed class WindowsUserPool : JobTokenPool
         return found;
     }
 
-    private int Drain()
-    {
-        var count = 0;
-        while (_semaphore.WaitOne(0))
-        {
-            count++;
-        }
-
-        return count;
-    }
-
-    private static Semaphore Create(int tokens, out string name)
-    {
-        using var random = RandomNumberGenerator.Create();
-        var bytes = new byte[12];
-        for (var attempt = 0; ; attempt++)
-        {
-            random.GetBytes(bytes);
-            name = NamePrefix + BitConverter.ToString(bytes).Replace("-", string.Empty).ToLowerInvariant();
-            var semaphore = new Semaphore(tokens, tokens, name, out var createdNew);
-            if (createdNew)
-            {
-                return semaphore;
-            }
-
-            // An object of this name exists already: someone else's, never to be shared.
-            semaphore.Dispose();
-            if (attempt == 10)
-            {
-                throw new JobserverException(JobserverRejection.SemaphoreOpenFailed, "Cannot create a uniquely named shared jobserver semaphore (last tried " + name + ").");
-            }
-        }
-    }
+    private static Semaphore Create(int tokens, out string name) => NamedSemaphores.CreateUnique(tokens, NamePrefix, 12, out name);
 }
