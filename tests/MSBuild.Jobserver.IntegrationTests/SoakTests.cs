@@ -3,8 +3,9 @@ using System.Globalization;
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>
-/// Issue 5's soak: builds in a row with node reuse on, each running a listed tool (rustc --version) in two projects,
-/// so every build creates a pool and the reused worker nodes connect to it. The worker nodes' open descriptors must
+/// Issue 5's soak: builds in a row with node reuse on, each running a listed tool (rustc --version, marked
+/// JobserverQuery="false" so that it takes a slot like a job rather than run as a query) in two projects, so every
+/// build creates a pool and the reused worker nodes connect to it. The worker nodes' open descriptors must
 /// not grow once a node has served two builds, no build may leave its pool behind, and afterwards the nodes end: on
 /// their own when their idle timeout (MSBUILDNODECONNECTIONTIMEOUT, set short here) runs out, else by pid.
 /// CI runs 8 builds; <c>JOBSERVER_SOAK=full</c> runs the issue's 50 (see docs/reliability.md).
@@ -26,7 +27,7 @@ public sealed class SoakTests : EndToEndTest
         var repo = NewFixture("r6-soak");
         var projects = new[] { "s1", "s2" }.Select(name => repo.AddProject(name, PackageUse.PackageReference, "", """
               <Target Name="Tool" AfterTargets="Build">
-                <Exec Command="rustc --version" />
+                <Exec Command="rustc --version" JobserverQuery="false" />
               </Target>
             """)).ToList();
         var entry = repo.AddTraversal("all.proj", projects);
