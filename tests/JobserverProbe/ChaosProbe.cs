@@ -7,9 +7,9 @@ using MSBuild.Jobserver.Tasks.Node;
 /// <summary>
 /// A node that, round after round, does random things to the build's pool through the tasks' own ledger: quick holds,
 /// extra tokens under its lease (as cargo takes them), a tool killed while it holds a token, a tool whose helper outlives
-/// it holding a token (in the background or in a new session), and, between rounds, a byte given back that was never
-/// taken. Every hold it can see is logged as "start end" (Unix ns, the inside of the real hold); what it lost and gave
-/// back too much is printed for the test to balance against the ledger's journal.
+/// it holding a token (in the background or in a new session), and, between rounds once the round's helpers have ended,
+/// a byte given back that was never taken. Every hold it can see is logged as "start end what" (Unix ns, the inside of
+/// the real hold); what it lost and gave back too much is printed for the test to balance against the ledger's journal.
 /// </summary>
 internal static class ChaosProbe
 {
@@ -47,7 +47,15 @@ internal static class ChaosProbe
             LedgerProbe.Meet(barrier, "end-" + round, index, count);
             if (random.Next(4) == 0)
             {
-                // A client that gives back a byte it never took (an old cc crate killed between its two steps).
+                // A client that gives back a byte it never took (an old cc crate killed between its two steps). Only once
+                // the round's helpers have ended: one that starts late would otherwise take the surplus byte as an N+1th
+                // token, which is that client's doing (a surplus is a real token until a refill finds no lease), not the
+                // ledger's.
+                if (!NoLeaseHeldWithin(node, round))
+                {
+                    problems++;
+                }
+
                 pool.Release(new JobToken((byte)'+'));
                 over++;
             }
@@ -70,7 +78,7 @@ internal static class ChaosProbe
         var held = LedgerProbe.TakeOne(node, "quick");
         var start = NowNs();
         Thread.Sleep(random.Next(3));
-        Log(log, start, NowNs());
+        Log(log, start, NowNs(), "quick");
         held.Dispose();
     }
 
@@ -87,11 +95,11 @@ internal static class ChaosProbe
         Thread.Sleep(random.Next(5));
         foreach (var (token, taken) in extras)
         {
-            Log(log, taken, NowNs());
+            Log(log, taken, NowNs(), "extra");
             pool.Release(token);
         }
 
-        Log(log, start, NowNs());
+        Log(log, start, NowNs(), "extras");
         held.Dispose();
     }
 
@@ -112,10 +120,10 @@ internal static class ChaosProbe
         var end = NowNs();
         if (line == "got")
         {
-            Log(log, got, end);
+            Log(log, got, end, "killed-tool");
         }
 
-        Log(log, start, end);
+        Log(log, start, end, "killed");
         held.Dispose();
         return line == "got" ? 1 : 0;
     }
@@ -126,7 +134,7 @@ internal static class ChaosProbe
         var held = LedgerProbe.TakeOne(node, "daemon");
         var start = NowNs();
         var sleep = (random.Next(20, 300) / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
-        var helper = $"if dd if={fifo} bs=1 count=1 iflag=nonblock status=none 2>/dev/null | grep -q .; then a=$(date +%s%N); sleep {sleep}; b=$(date +%s%N); echo \"$a $b\" >> {log}; printf + > {fifo}; fi";
+        var helper = $"if dd if={fifo} bs=1 count=1 iflag=nonblock status=none 2>/dev/null | grep -q .; then a=$(date +%s%N); sleep {sleep}; b=$(date +%s%N); echo \"$a $b helper\" >> {log}; printf + > {fifo}; fi";
         var script = random.Next(2) == 0
             ? $"( {helper} ) </dev/null >/dev/null 2>&1 &"
             : $"setsid sh -c '{helper}' </dev/null >/dev/null 2>&1 &";
@@ -137,23 +145,16 @@ internal static class ChaosProbe
             tool.WaitForExit();
         }
 
-        Log(log, start, NowNs());
+        Log(log, start, NowNs(), "daemon");
         held.Dispose();
     }
 
     // Between rounds, once every helper has ended: the pool is brought back to exactly its size, and stays there.
     private static bool Settle(NodeJobserver node, JobserverClient pool, int size, int round)
     {
-        var patience = Stopwatch.StartNew();
-        while (Directory.GetFiles(node.Handle.Directory, "lease-*").Any(Lease.IsHeld))
+        if (!NoLeaseHeldWithin(node, round))
         {
-            if (patience.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                Console.WriteLine($"round {round}: a lease is still held after 30 s");
-                return false;
-            }
-
-            Thread.Sleep(10);
+            return false;
         }
 
         node.Ledger.Count(pool, size, mintMissing: true);
@@ -167,8 +168,27 @@ internal static class ChaosProbe
         return true;
     }
 
+    // Between rounds no node begins a lease, so once none is held every helper of the round has ended.
+    private static bool NoLeaseHeldWithin(NodeJobserver node, int round)
+    {
+        var patience = Stopwatch.StartNew();
+        while (Directory.GetFiles(node.Handle.Directory, "lease-*").Any(Lease.IsHeld))
+        {
+            if (patience.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Console.WriteLine($"round {round}: a lease is still held after 30 s");
+                return false;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return true;
+    }
+
     private static long NowNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
-    private static void Log(string path, long start, long end) =>
-        File.AppendAllText(path, start.ToString(CultureInfo.InvariantCulture) + " " + end.ToString(CultureInfo.InvariantCulture) + "\n");
+    // "start end what": what the hold was, for a failure's message.
+    private static void Log(string path, long start, long end, string what) =>
+        File.AppendAllText(path, start.ToString(CultureInfo.InvariantCulture) + " " + end.ToString(CultureInfo.InvariantCulture) + " " + what + "\n");
 }
