@@ -24,6 +24,7 @@ public sealed class UserScopeTests : EndToEndTest
         var separateLog = Path.Combine(repo.Root, "logs", "default-intervals.log");
         var entries = new[] { AddBuild(repo, "ua", 2, 3), AddBuild(repo, "ub", 2, 3), AddBuild(repo, "ud", 2, 3) };
 
+        var started = UnixSeconds(DateTime.UtcNow);
         using var a = ReliabilitySupport.StartBuild(repo, entries[0], UserOptions(log, Slots), shared);
         using var b = ReliabilitySupport.StartBuild(repo, entries[1], UserOptions(log, Slots), shared);
         using var d = ReliabilitySupport.StartBuild(repo, entries[2], DefaultOptions(separateLog), shared);
@@ -41,7 +42,7 @@ public sealed class UserScopeTests : EndToEndTest
         TestContext.WriteLine(runs[1].Body.Split('\n').FirstOrDefault(l => l.Contains("JOBS0030", StringComparison.Ordinal)) ?? "");
 
         Assert.HasCount(12, compiles, IntervalLog.Describe(compiles));
-        AssertBuildsOverlapped(compiles, "ua", "ub");
+        AssertBuildsRanTogether(compiles, started, ("ua", a), ("ub", b));
         Assert.IsLessThanOrEqualTo(Slots, IntervalLog.MaxOverlap(compiles), "the two builds together ran more compiles than their shared pool:\n" + IntervalLog.Describe(compiles));
         var pools = compiles.Select(c => c.FifoPath).Distinct().ToList();
         Assert.HasCount(1, pools, "the user-scope builds' compiles were not all handed one pool:\n" + IntervalLog.Describe(compiles));
@@ -74,6 +75,7 @@ public sealed class UserScopeTests : EndToEndTest
         var asked = cores + 1;
         var entries = new[] { AddBuild(repo, "va", 2, 3), AddBuild(repo, "vb", 2, 3), AddBuild(repo, "vc", 2, 3) };
 
+        var started = UnixSeconds(DateTime.UtcNow);
         using var a = ReliabilitySupport.StartBuild(repo, entries[0], UserOptions(log, asked), shared);
         using var b = ReliabilitySupport.StartBuild(repo, entries[1], UserOptions(log, asked), shared);
         using var c = ReliabilitySupport.StartBuild(repo, entries[2], UserOptions(log, null), shared);
@@ -90,7 +92,7 @@ public sealed class UserScopeTests : EndToEndTest
         TestContext.WriteLine($"3 builds: {compiles.Count} compiles, max {IntervalLog.MaxOverlap(compiles)} at once; sizes {string.Join(",", sizes)}; JOBS0080 x{differs}");
 
         Assert.HasCount(18, compiles, IntervalLog.Describe(compiles));
-        AssertBuildsOverlapped(compiles, "va", "vb", "vc");
+        AssertBuildsRanTogether(compiles, started, ("va", a), ("vb", b), ("vc", c));
         Assert.HasCount(1, sizes.Distinct(), "the builds did not agree on one size");
         Assert.IsTrue(sizes[0] == cores || sizes[0] == asked, $"size {sizes[0]}");
         Assert.IsGreaterThanOrEqualTo(1, differs, "a build that asked for another size was not told (JOBS0080)");
@@ -125,8 +127,11 @@ public sealed class UserScopeTests : EndToEndTest
         Assert.IsTrue(ReliabilitySupport.WaitFor(() => ReliabilitySupport.Starts(log).Any(s => s[2].StartsWith("jbs_wk", StringComparison.Ordinal)), TimeSpan.FromMinutes(5)),
             "the build to kill never started a compile:\n" + ProcessRunner.Tail(killed.ReadOutput()));
         using var survivor = ReliabilitySupport.StartBuild(repo, survivorEntry, UserOptions(log, Slots), shared);
-        Assert.IsTrue(ReliabilitySupport.WaitFor(() => ReliabilitySupport.Starts(log).Any(s => s[2].StartsWith("jbs_ws", StringComparison.Ordinal)), TimeSpan.FromMinutes(5)),
-            "the surviving build never started a compile:\n" + ProcessRunner.Tail(survivor.ReadOutput()));
+        // The survivor has joined the shared pool; its compiles may wait for the killed build's tokens (a FIFO is not
+        // fair), so the kill comes as soon as it is in, while the killed build still compiles.
+        Assert.IsTrue(ReliabilitySupport.WaitFor(() => survivor.ReadOutput().Contains("JOBS0085", StringComparison.Ordinal), TimeSpan.FromMinutes(5)),
+            "the surviving build never joined the shared pool:\n" + ProcessRunner.Tail(survivor.ReadOutput()));
+        Assert.IsFalse(killed.Process.HasExited, "the build to kill ended before the survivor joined: the test would prove nothing");
 
         // The build's processes, found by what their environment holds (worker nodes need not be the entry process's children).
         var mark = "JBS_OUTPUT_FILE=" + killed.OutputFile;
@@ -199,17 +204,25 @@ public sealed class UserScopeTests : EndToEndTest
         Environment = new Dictionary<string, string?> { [IntervalLog.Variable] = log },
     };
 
-    // Without overlap in time the cap would prove nothing about sharing: every build compiled while another did.
-    private static void AssertBuildsOverlapped(IReadOnlyList<Interval> compiles, params string[] tags)
+    // Without builds running at the same time the cap would prove nothing about sharing. Every build started before
+    // any compile; each must have compiled while another build was still running, or still run while another compiled.
+    // Builds that each had a pool of their own would then have compiled side by side; in a shared pool one may instead
+    // wait until the other's compiles free their tokens (a FIFO is not fair), which is the sharing itself.
+    private static void AssertBuildsRanTogether(IReadOnlyList<Interval> compiles, double started, params (string Tag, BackgroundBuild Build)[] builds)
     {
-        var spans = tags.Select(t => compiles.Where(c => c.Label.StartsWith("jbs_" + t, StringComparison.Ordinal)).ToList())
-            .Select(c => (Start: c.Min(i => i.Start), End: c.Max(i => i.End))).ToList();
-        for (var i = 0; i < spans.Count; i++)
+        var spans = builds.Select(b => compiles.Where(c => c.Label.StartsWith("jbs_" + b.Tag, StringComparison.Ordinal)).ToList())
+            .Select(c => (First: c.Min(i => i.Start), Last: c.Max(i => i.End))).ToList();
+        var lifetimes = builds.Select(b => (Start: started, Exit: UnixSeconds(b.Build.Process.ExitTime.ToUniversalTime()))).ToList();
+        for (var i = 0; i < builds.Length; i++)
         {
-            var alone = !spans.Where((_, j) => j != i).Any(o => o.Start < spans[i].End && spans[i].Start < o.End);
-            Assert.IsFalse(alone, $"build {tags[i]} compiled while no other build did:\n" + IntervalLog.Describe(compiles));
+            var together = Enumerable.Range(0, builds.Length).Where(j => j != i).Any(j =>
+                (spans[i].First < lifetimes[j].Exit && lifetimes[j].Start < spans[i].Last)
+                || (spans[j].First < lifetimes[i].Exit && lifetimes[i].Start < spans[j].Last));
+            Assert.IsTrue(together, $"build {builds[i].Tag} ran alone (exits at {string.Join(", ", lifetimes.Select(l => l.Exit.ToString("0.000", CultureInfo.InvariantCulture)))}):\n" + IntervalLog.Describe(compiles));
         }
     }
+
+    private static double UnixSeconds(DateTime utc) => (utc - DateTime.UnixEpoch).TotalSeconds;
 
     private static void AssertNothingLeft(string tempDirectory)
     {
