@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 
 /// <summary>
 /// A node that, round after round, does random things to the build's pool through the tasks' own ledger: quick holds,
@@ -17,7 +19,7 @@ internal static class ChaosProbe
     {
         var node = LedgerProbe.Connect(directory, identity, size);
         var fifo = node.Handle.PoolPath;
-        using var pool = JobserverClient.ConnectToValidated(fifo, node.Handle.PoolIdentity!.Value);
+        using var pool = PoolPlatform.ConnectToValidated(fifo, node.Handle.PoolIdentity!.Value);
         var random = new Random(seed);
         var holdLog = Path.Combine(logDirectory, "holds-" + index + ".txt");
         var helperLog = Path.Combine(logDirectory, "helpers-" + index + ".txt");
@@ -73,7 +75,7 @@ internal static class ChaosProbe
         return problems == 0 ? 0 : 1;
     }
 
-    private static void QuickHold(NodeJobserver node, string log, Random random)
+    private static void QuickHold(PoolConnection node, string log, Random random)
     {
         var held = LedgerProbe.TakeOne(node, "quick");
         var start = NowNs();
@@ -82,7 +84,7 @@ internal static class ChaosProbe
         held.Dispose();
     }
 
-    private static void HoldWithExtras(NodeJobserver node, JobserverClient pool, string log, Random random)
+    private static void HoldWithExtras(PoolConnection node, JobserverClient pool, string log, Random random)
     {
         var held = LedgerProbe.TakeOne(node, "extras");
         var start = NowNs();
@@ -104,7 +106,7 @@ internal static class ChaosProbe
     }
 
     // A tool that takes one more token (if one is free) and is killed holding it: that token is lost. 1 when it was.
-    private static int KillHoldingTool(NodeJobserver node, string fifo, string log)
+    private static int KillHoldingTool(PoolConnection node, string fifo, string log)
     {
         var held = LedgerProbe.TakeOne(node, "killed");
         var start = NowNs();
@@ -129,7 +131,7 @@ internal static class ChaosProbe
     }
 
     // A tool that leaves a helper behind and exits at once; the helper takes a token, holds it a while, gives it back.
-    private static void OutlivingHelper(NodeJobserver node, string fifo, string log, Random random)
+    private static void OutlivingHelper(PoolConnection node, string fifo, string log, Random random)
     {
         var held = LedgerProbe.TakeOne(node, "daemon");
         var start = NowNs();
@@ -150,7 +152,7 @@ internal static class ChaosProbe
     }
 
     // Between rounds, once every helper has ended: the pool is brought back to exactly its size, and stays there.
-    private static bool Settle(NodeJobserver node, JobserverClient pool, int size, int round)
+    private static bool Settle(PoolConnection node, JobserverClient pool, int size, int round)
     {
         if (!NoLeaseHeldWithin(node, round))
         {
@@ -169,10 +171,11 @@ internal static class ChaosProbe
     }
 
     // Between rounds no node begins a lease, so once none is held every helper of the round has ended.
-    private static bool NoLeaseHeldWithin(NodeJobserver node, int round)
+    private static bool NoLeaseHeldWithin(PoolConnection node, int round)
     {
         var patience = Stopwatch.StartNew();
-        while (Directory.GetFiles(node.Handle.Directory, "lease-*").Any(Lease.IsHeld))
+        var directory = PoolDirectory.Open(PoolPlatform.Current, node.Handle.Directory);
+        while (directory.Leases().Any(lease => Lease.IsHeld(directory, lease)))
         {
             if (patience.Elapsed > TimeSpan.FromSeconds(30))
             {

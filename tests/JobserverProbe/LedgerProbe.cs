@@ -1,16 +1,16 @@
 using System.Diagnostics;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 
-/// <summary>A process that acts as an MSBuild node on a test's pool, through the tasks' own NodeJobserver and ledger.</summary>
+/// <summary>A process that acts as an MSBuild node on a test's pool, through the tasks' own pool connection and ledger.</summary>
 internal static class LedgerProbe
 {
     public static int GiveBack(string directory, string identity, int size, int rounds, string barrier, int index, int count)
     {
         var node = Connect(directory, identity, size);
-        using var pool = JobserverClient.ConnectToValidated(node.Handle.PoolPath, node.Handle.PoolIdentity!.Value);
+        using var pool = PoolPlatform.ConnectToValidated(node.Handle.PoolPath, node.Handle.PoolIdentity!.Value);
         int recovered = 0, removed = 0;
         for (var round = 0; round < rounds; round++)
         {
@@ -57,9 +57,9 @@ internal static class LedgerProbe
         return 0;
     }
 
-    internal static NodeJobserver Connect(string directory, string identity, int size)
+    internal static PoolConnection Connect(string directory, string identity, int size)
     {
-        var node = NodeJobserver.ForHandle(new BuildJobserverHandle
+        var node = new PoolConnection(new BuildJobserverHandle
         {
             Mode = BuildJobserverMode.Owned,
             Slots = size,
@@ -70,7 +70,7 @@ internal static class LedgerProbe
         return node.TryConnect(out var problem) ? node : throw new InvalidOperationException(problem);
     }
 
-    internal static HeldToken TakeOne(NodeJobserver node, string tool)
+    internal static HeldToken TakeOne(PoolConnection node, string tool)
     {
         while (true)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 
 /// <summary>
@@ -24,7 +25,7 @@ internal static unsafe class LoadProbe
         try
         {
             var counters = (int*)(bytes + view.PointerOffset);
-            using var client = JobserverClient.ConnectToValidated(fifo, expected);
+            using var client = PoolPlatform.ConnectToValidated(fifo, expected);
             var failures = 0;
             var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
             {

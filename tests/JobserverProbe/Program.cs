@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using MSBuild.Jobserver.Commands;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 
 // Usage:
@@ -53,7 +55,7 @@ static int Inherited(int items)
     }
 
     // Like a real tool: the main thread works on the slot this process was started with; helpers take extra tokens.
-    using var client = JobserverClient.Connect(auth, advertisement.VariableName);
+    using var client = PoolPlatform.Connect(auth, advertisement.VariableName);
     int next = -1, extra = 0;
     using var done = new CancellationTokenSource();
     var helpers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
@@ -104,7 +106,7 @@ static int Stress(string fifo, string identity, int iterations, string log)
         return 2;
     }
 
-    using var client = JobserverClient.ConnectToValidated(fifo, expected);
+    using var client = PoolPlatform.ConnectToValidated(fifo, expected);
     var lines = new List<string>(iterations);
     for (var i = 0; i < iterations; i++)
     {
@@ -124,7 +126,7 @@ static int CreatePools(string parent, int count)
 {
     for (var i = 0; i < count; i++)
     {
-        JobTokenPool.Create(2, parent).Dispose();
+        PoolPlatform.CreatePool(2, parent).Dispose();
     }
 
     return 0;
@@ -134,8 +136,8 @@ static int Platform()
 {
     var auth = JobserverAuth.Fifo("/nonexistent/fifo");
     Console.WriteLine("Validate " + (JobserverValidator.Validate(auth).Reason?.ToString() ?? "Valid"));
-    Report("Connect", () => JobserverClient.Connect(auth).Dispose());
-    Report("Create", () => JobTokenPool.Create(1).Dispose());
+    Report("Connect", () => PoolPlatform.Connect(auth).Dispose());
+    Report("Create", () => PoolPlatform.CreatePool(1).Dispose());
     return 0;
 
     static void Report(string what, Action action)
@@ -154,7 +156,7 @@ static int Platform()
 
 static int FreePair(string command)
 {
-    Console.WriteLine(MSBuild.Jobserver.Tasks.ToolOutput.CommandDescriptors.FreePair(command) is { } pair ? pair.Read + "," + pair.Write : "none");
+    Console.WriteLine(MSBuild.Jobserver.Commands.CommandDescriptors.FreePair(command) is { } pair ? pair.Read + "," + pair.Write : "none");
     return 0;
 }
 

@@ -1,4 +1,6 @@
 using System.Text;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Testing;
 
@@ -75,8 +77,8 @@ public sealed class CargoTests
         }
 
         var log = Path.Combine(s_workspace, name + ".log");
-        using var pool = JobTokenPool.Create(Slots, s_workspace);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(Slots, s_workspace);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var (file, args, flags) = command(pool);
         var implicitSlot = client.Acquire(CancellationToken.None);
         var result = TestSupport.Run(

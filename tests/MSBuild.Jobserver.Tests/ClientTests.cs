@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using Mono.Unix.Native;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -19,8 +20,8 @@ public sealed class ClientTests
     [TestMethod]
     public void ReleaseWritesBackTheExactByte()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
         Assert.IsTrue(client.TryAcquire(out var plus));
         Assert.IsFalse(client.TryAcquire(out _));
         client.Release(new JobToken((byte)'|'));
@@ -34,8 +35,8 @@ public sealed class ClientTests
     [TestMethod]
     public void CancelEndsABlockedAcquirePromptlyAndTakesNothing()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var held = client.Acquire(CancellationToken.None);
         using var cts = new CancellationTokenSource();
         var waiter = Task.Run(() => client.Acquire(cts.Token));
@@ -53,8 +54,8 @@ public sealed class ClientTests
     [TestMethod]
     public void TimeoutEndsAnAcquireOnTimeAndTakesNothing()
     {
-        using var pool = JobTokenPool.Create(2, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(2, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var a = client.Acquire(CancellationToken.None);
         var b = client.Acquire(CancellationToken.None, TimeSpan.Zero);
         var clock = Stopwatch.StartNew();
@@ -69,9 +70,9 @@ public sealed class ClientTests
     [TestMethod]
     public void AcquireWakesAsSoonAsATokenComesBack()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        using var holder = JobserverClient.Connect(pool.Auth);
-        using var waiter = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        using var holder = PoolPlatform.Connect(pool.Auth);
+        using var waiter = PoolPlatform.Connect(pool.Auth);
         var held = holder.Acquire(CancellationToken.None);
         var pending = Task.Run(() => waiter.Acquire(CancellationToken.None, TimeSpan.FromSeconds(10)));
         Thread.Sleep(200);
@@ -85,21 +86,21 @@ public sealed class ClientTests
     [TestMethod]
     public void WaitForFreeTokenTakesNothing()
     {
-        using var pool = JobTokenPool.Create(2, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(2, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
 
-        Assert.AreEqual(0, JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(5)));
+        Assert.AreEqual(0, PoolPlatform.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(5)));
         Assert.AreEqual(2, pool.CountAvailable(), "looking for a free token must not take it");
     }
 
     [TestMethod]
     public void WaitForFreeTokenWakesWhenATokenComesBackAndTimesOutOtherwise()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var held = client.Acquire(CancellationToken.None);
 
-        Assert.ThrowsExactly<TimeoutException>(() => JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromMilliseconds(300)));
+        Assert.ThrowsExactly<TimeoutException>(() => PoolPlatform.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromMilliseconds(300)));
 
         var releaser = Task.Run(async () =>
         {
@@ -107,7 +108,7 @@ public sealed class ClientTests
             client.Release(held);
         });
         var watch = Stopwatch.StartNew();
-        JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(10));
+        PoolPlatform.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(10));
         releaser.Wait();
         Assert.IsLessThan(5.0, watch.Elapsed.TotalSeconds);
         Assert.AreEqual(1, pool.CountAvailable());
@@ -120,8 +121,8 @@ public sealed class ClientTests
     [TestMethod]
     public void ATokenABlockedReaderTakesAtOnceIsNotReportedFree()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var held = client.Acquire(CancellationToken.None);
         using var reader = Process.Start(new ProcessStartInfo("dd", new[] { "if=" + pool.Auth.Path, "of=/dev/null", "bs=1", "count=1", "status=none" }))!;
         try
@@ -129,7 +130,7 @@ public sealed class ClientTests
             Thread.Sleep(500);
             Assert.IsFalse(reader.HasExited, "dd should be blocked in read on the empty pool");
 
-            var waiter = Task.Run(() => JobserverClient.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(2)));
+            var waiter = Task.Run(() => PoolPlatform.WaitForFreeToken(new[] { client }, CancellationToken.None, TimeSpan.FromSeconds(2)));
             Thread.Sleep(200);
             client.Release(held);
 
@@ -149,16 +150,16 @@ public sealed class ClientTests
     [TestMethod]
     public void AcquireAnyTakesFromWhicheverPoolHasAToken()
     {
-        using var empty = JobTokenPool.Create(1, _parent);
-        using var full = JobTokenPool.Create(1, _parent);
-        using var a = JobserverClient.Connect(empty.Auth);
-        using var b = JobserverClient.Connect(full.Auth);
+        using var empty = PoolPlatform.CreatePool(1, _parent);
+        using var full = PoolPlatform.CreatePool(1, _parent);
+        using var a = PoolPlatform.Connect(empty.Auth);
+        using var b = PoolPlatform.Connect(full.Auth);
         var blocker = a.Acquire(CancellationToken.None);
-        var (index, token) = JobserverClient.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5));
+        var (index, token) = PoolPlatform.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5));
         Assert.AreEqual(1, index);
         Assert.AreEqual(0, full.CountAvailable());
 
-        var later = Task.Run(() => JobserverClient.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5)));
+        var later = Task.Run(() => PoolPlatform.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5)));
         Thread.Sleep(150);
         Assert.IsFalse(later.IsCompleted);
         a.Release(blocker);
@@ -170,26 +171,26 @@ public sealed class ClientTests
 
         using var cts = new CancellationTokenSource(200);
         var none = b.Acquire(CancellationToken.None);
-        Assert.ThrowsExactly<OperationCanceledException>(() => JobserverClient.AcquireAny(new[] { b }, cts.Token));
+        Assert.ThrowsExactly<OperationCanceledException>(() => PoolPlatform.AcquireAny(new[] { b }, cts.Token));
         b.Release(none);
     }
 
     [TestMethod]
     public void ConnectToValidatedOpensAProcFdLinkAndChecksIdentity()
     {
-        using var pool = JobTokenPool.Create(2, _parent);
+        using var pool = PoolPlatform.CreatePool(2, _parent);
         var fd = Syscall.open(pool.Auth.Path!, OpenFlags.O_RDWR | OpenFlags.O_NONBLOCK);
         try
         {
             var link = "/proc/" + Environment.ProcessId + "/fd/" + fd;
-            using var client = JobserverClient.ConnectToValidated(link, pool.Identity!.Value);
+            using var client = PoolPlatform.ConnectToValidated(link, pool.Identity!.Value);
             Assert.IsTrue(client.TryAcquire(out var token));
             Assert.AreEqual(1, pool.CountAvailable());
             client.Release(token);
 
             var wrong = new PipeIdentity(pool.Identity.Value.Device, pool.Identity.Value.Inode + 1);
-            Assert.AreEqual(JobserverRejection.IdentityMismatch, Assert.ThrowsExactly<JobserverException>(() => JobserverClient.ConnectToValidated(link, wrong)).Reason);
-            Assert.AreEqual(JobserverRejection.FifoOpenFailed, Assert.ThrowsExactly<JobserverException>(() => JobserverClient.ConnectToValidated(Path.Combine(_parent, "gone"), pool.Identity.Value)).Reason);
+            Assert.AreEqual(JobserverRejection.IdentityMismatch, Assert.ThrowsExactly<JobserverException>(() => PoolPlatform.ConnectToValidated(link, wrong)).Reason);
+            Assert.AreEqual(JobserverRejection.FifoOpenFailed, Assert.ThrowsExactly<JobserverException>(() => PoolPlatform.ConnectToValidated(Path.Combine(_parent, "gone"), pool.Identity.Value)).Reason);
             Assert.AreEqual(2, pool.CountAvailable());
         }
         finally
@@ -206,7 +207,7 @@ public sealed class ClientTests
         try
         {
             Assert.AreEqual(1L, Native.Write(w, (byte)'+'));
-            using (var client = JobserverClient.Connect(JobserverAuth.Pipe(r, w)))
+            using (var client = PoolPlatform.Connect(JobserverAuth.Pipe(r, w)))
             {
                 Assert.IsTrue(client.TryAcquire(out var token));
                 Assert.IsFalse(client.TryAcquire(out _));
@@ -229,8 +230,8 @@ public sealed class ClientTests
     [TestMethod]
     public void DisposedClientRefusesToWork()
     {
-        using var pool = JobTokenPool.Create(1, _parent);
-        var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
+        var client = PoolPlatform.Connect(pool.Auth);
         client.Dispose();
         Assert.ThrowsExactly<ObjectDisposedException>(() => client.TryAcquire(out _));
         Assert.AreEqual(1, pool.CountAvailable());

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using MSBuild.Jobserver.Platform;
 using Mono.Unix.Native;
-using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -18,7 +18,7 @@ public sealed class ConcurrentSweepTests
         var parent = TestSupport.NewTempDirectory("sweeps");
         try
         {
-            using var live = JobTokenPool.Create(1, parent);
+            using var live = PoolPlatform.CreatePool(1, parent);
             var userDir = Path.GetDirectoryName(live.Directory)!;
             for (var round = 0; round < 4; round++)
             {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using MSBuild.Jobserver.Commands;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.ToolOutput;
 
 namespace MSBuild.Jobserver.Tests;
 

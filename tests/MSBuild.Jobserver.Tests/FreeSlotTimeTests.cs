@@ -1,7 +1,11 @@
+using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tasks.EntryProcess;
-using MSBuild.Jobserver.Tasks.Ledger;
 using MSBuild.Jobserver.Tasks.Report;
+using MSBuild.Jobserver.Tokens;
+
+
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -26,7 +30,7 @@ public sealed class FreeSlotTimeTests
     public void FreeSlotSecondsFromTheJournal(string name, int slots, string holds, double expected)
     {
         var directory = TestSupport.NewTempDirectory("free-slot");
-        var view = PoolDirectory.Open(directory);
+        var view = PoolDirectory.Open(PoolPlatform.Current, directory);
         var runs = holds.Split(';').Select(h => h.Split(',').Select(long.Parse).ToArray()).ToList();
         for (var i = 0; i < runs.Count; i++)
         {
@@ -39,7 +43,7 @@ public sealed class FreeSlotTimeTests
 
         Assert.HasCount(runs.Count, journal.Holds, name);
         Assert.AreEqual(expected, journal.FreeSlotWaitSeconds(slots), 1e-9, name);
-        Assert.IsLessThanOrEqualTo(journal.WaitSeconds, journal.FreeSlotWaitSeconds(slots), "a slot can stand free with a waiter only while someone waits");
+        Assert.IsLessThanOrEqualTo(journal.WaitSeconds(), journal.FreeSlotWaitSeconds(slots), "a slot can stand free with a waiter only while someone waits");
     }
 
     /// <summary>The report shows the same figure as a fact of the pool, and draws every CPU sample inside the span.</summary>

@@ -1,6 +1,9 @@
+using MSBuild.Jobserver.Commands;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.ToolOutput;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tasks.ExecHook;
+using MSBuild.Jobserver.Tokens;
+
 
 namespace MSBuild.Jobserver.Tests;
 

@@ -1,8 +1,9 @@
-using Microsoft.Build.Utilities;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks;
-using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
+using MSBuild.Jobserver.Tokens;
+using Microsoft.Build.Utilities;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 

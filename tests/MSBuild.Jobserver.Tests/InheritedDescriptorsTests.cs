@@ -1,9 +1,11 @@
 using System.Collections;
 using System.Diagnostics;
+using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 using Mono.Unix.Native;
-using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 
 namespace MSBuild.Jobserver.Tests;
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.EntryProcess;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -36,7 +37,7 @@ public sealed class LedgerHardeningTests
         // token goes back when the tool exits. While the helper runs, no refill may mint its token (the old lease ended
         // with the tool's main process, and the next refill minted one: N+1).
         const int Size = 2;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var fifo = pool.Auth.Path!;
         var got = Path.Combine(_parent, "got");
         var done = Path.Combine(_parent, "done");
@@ -86,7 +87,7 @@ public sealed class LedgerHardeningTests
         // some give back a byte they never took, and node 0 settles the pool once no lease is held. Every visible hold
         // is logged; the ledger's journal must mint only what was lost and take out only what was given back too much.
         const int Size = 3, Rounds = 25;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var barrier = Directory.CreateDirectory(Path.Combine(_parent, "barrier")).FullName;
         var logs = Directory.CreateDirectory(Path.Combine(_parent, "logs")).FullName;
         // JOBSERVER_CHAOS_SEED replays a failed run: every node's choices follow from it.
@@ -135,7 +136,7 @@ public sealed class LedgerHardeningTests
         // Now that a helper keeps its tool's lease, nobody gives anything back when it dies holding every token: the
         // node waiting for one must refill the idle pool itself, not wait for ever.
         const int Size = 2;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var fifo = pool.Auth.Path!;
         var got = Path.Combine(_parent, "got");
         var node = View(pool, Size);
@@ -162,9 +163,9 @@ public sealed class LedgerHardeningTests
     {
         // A client gave back 7 bytes it never took: the next idle refill takes out all 7 (it took out one per refill).
         const int Size = 2, Extra = 7;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var node = View(pool, Size);
-        using (var buggy = JobserverClient.ConnectToValidated(pool.Auth.Path!, pool.Identity!.Value))
+        using (var buggy = PoolPlatform.ConnectToValidated(pool.Auth.Path!, pool.Identity!.Value))
         {
             for (var i = 0; i < Extra; i++)
             {
@@ -183,10 +184,10 @@ public sealed class LedgerHardeningTests
         // The end-of-build count sees a surplus even when it may not remove it (a tool still holds a lease), instead of
         // clamping it to "0 lost".
         const int Size = 2;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var node = View(pool, Size);
         var held = node.TryAcquire("p", "t") ?? throw new AssertFailedException("no token");
-        using (var buggy = JobserverClient.ConnectToValidated(pool.Auth.Path!, pool.Identity!.Value))
+        using (var buggy = PoolPlatform.ConnectToValidated(pool.Auth.Path!, pool.Identity!.Value))
         {
             buggy.Release(new JobToken((byte)'+'));
             buggy.Release(new JobToken((byte)'+'));
@@ -262,9 +263,9 @@ public sealed class LedgerHardeningTests
         }
     }
 
-    private static NodeJobserver View(JobTokenPool pool, int size)
+    private static PoolConnection View(JobTokenPool pool, int size)
     {
-        var view = NodeJobserver.ForHandle(new BuildJobserverHandle
+        var view = new PoolConnection(new BuildJobserverHandle
         {
             Mode = BuildJobserverMode.Owned,
             Slots = size,
@@ -276,7 +277,7 @@ public sealed class LedgerHardeningTests
         return view;
     }
 
-    private static RefillResult TakeAndGiveBack(NodeJobserver view)
+    private static RefillResult TakeAndGiveBack(PoolConnection view)
     {
         var held = view.TryAcquire("test", "probe") ?? throw new AssertFailedException("no free token");
         held.Dispose();

@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
 /// <summary>
-/// Issue 10: the token ledger under races. Nodes are real processes (the probe, running the tasks' NodeJobserver and
+/// Issue 10: the token ledger under races. Nodes are real processes (the probe, running the tasks' PoolConnection and
 /// TokenLedger); tools are real processes; the pool's tokens are counted by its owner, never taken from our counters.
 /// </summary>
 [TestClass]
@@ -32,7 +32,7 @@ public sealed class LedgerTests
         // once, so several see no lease left and refill together; then all refill again at one instant, five times.
         // Nothing was lost: no refill may change the pool, and none may fail (the previous lock file crashed here).
         const int Size = 4, Rounds = 50;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var barrier = Directory.CreateDirectory(Path.Combine(_parent, "barrier")).FullName;
         var nodes = Enumerable.Range(0, Size).Select(i => Task.Run(() => TestSupport.Run("dotnet", new[]
         {
@@ -58,7 +58,7 @@ public sealed class LedgerTests
         // A node takes a token and starts a tool (a shell that runs a while, then marks that it is done); the node is
         // killed and its tool lives on as an orphan. Until the tool ends, its token is in use: no refill may mint it.
         const int Size = 2;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var done = Path.Combine(_parent, "tool-done");
         var node = StartHoldTool(pool, "/bin/sh", "-c", $"sleep 4; : > '{done}'");
         var toolPid = ReadStarted(node);
@@ -93,7 +93,7 @@ public sealed class LedgerTests
         // The old cc crate's trick: a tool writes one byte into the pool when it starts (its process's implicit token,
         // never read) and reads one back at the end. Its parent holds a token meanwhile, and other nodes come and go.
         const int Size = 2;
-        using var pool = JobTokenPool.Create(Size, _parent);
+        using var pool = PoolPlatform.CreatePool(Size, _parent);
         var fifo = pool.Auth.Path!;
         var parentView = View(pool, Size);
         var parent = parentView.TryAcquire("cc-crate", "cargo") ?? throw new AssertFailedException("no token for the parent");
@@ -126,9 +126,9 @@ public sealed class LedgerTests
         Assert.AreEqual(Size, pool.CountAvailable());
     }
 
-    private static NodeJobserver View(JobTokenPool pool, int size)
+    private static PoolConnection View(JobTokenPool pool, int size)
     {
-        var view = NodeJobserver.ForHandle(new BuildJobserverHandle
+        var view = new PoolConnection(new BuildJobserverHandle
         {
             Mode = BuildJobserverMode.Owned,
             Slots = size,
@@ -140,7 +140,7 @@ public sealed class LedgerTests
         return view;
     }
 
-    private static RefillResult TakeAndGiveBack(NodeJobserver view)
+    private static RefillResult TakeAndGiveBack(PoolConnection view)
     {
         var held = view.TryAcquire("test", "probe") ?? throw new AssertFailedException("no free token");
         held.Dispose();

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Platform;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -33,7 +33,7 @@ public sealed class LoadTests
         var dir = TestSupport.NewTempDirectory("load");
         try
         {
-            using var pool = JobTokenPool.Create(Slots, dir);
+            using var pool = PoolPlatform.CreatePool(Slots, dir);
             var counterFile = Path.Combine(dir, "counters");
             File.WriteAllBytes(counterFile, new byte[16]);
             var identity = pool.Identity!.Value.ToString();

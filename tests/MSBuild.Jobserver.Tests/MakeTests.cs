@@ -1,3 +1,4 @@
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Testing;
 
@@ -43,8 +44,8 @@ public sealed class MakeTests
             ".PHONY: all $(JOBS)",
             string.Empty));
 
-        using var pool = JobTokenPool.Create(Slots, _dir);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(Slots, _dir);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var implicitSlot = client.Acquire(CancellationToken.None);
 
         // -j6 in MAKEFLAGS: were make to ignore our pool and make its own, it would run 6 at once, not 3.

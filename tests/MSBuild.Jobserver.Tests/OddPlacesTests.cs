@@ -1,6 +1,6 @@
-using Mono.Unix.Native;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
-using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -34,7 +34,7 @@ public sealed class OddPlacesTests
         Environment.CurrentDirectory = _parent;
         try
         {
-            using (var pool = JobTokenPool.Create(2, relative))
+            using (var pool = PoolPlatform.CreatePool(2, relative))
             {
                 TestContext.WriteLine("pool in " + pool.Directory);
                 Assert.IsTrue(Path.IsPathRooted(pool.Directory), "the pool's directory is relative: " + pool.Directory);
@@ -61,7 +61,7 @@ public sealed class OddPlacesTests
         // their own in its place between two builds (or between two checks).
         var temp = Directory.CreateDirectory(Path.Combine(_parent, "tmp-" + mode)).FullName;
         Assert.AreEqual(0, Syscall.chmod(temp, (FilePermissions)Convert.ToUInt32(mode, 8)));
-        using var pool = JobTokenPool.Create(2, temp);
+        using var pool = PoolPlatform.CreatePool(2, temp);
         TestContext.WriteLine($"mode {mode}: pool in {pool.Directory}");
         Assert.AreEqual(used, pool.Directory.StartsWith(temp + "/", StringComparison.Ordinal), "where the pool went with mode " + mode);
         Assert.AreEqual(!used, pool.LocationNotes.Any(n => n.Problem == PoolLocationProblem.ParentNotTrusted && n.Parent == temp), "the note for mode " + mode);

@@ -1,5 +1,5 @@
+using MSBuild.Jobserver.Platform;
 using Mono.Unix.Native;
-using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -29,7 +29,7 @@ public sealed class PoolPrivacyTests
         Assert.AreEqual(0, Syscall.chmod(parent, (FilePermissions)Convert.ToUInt32("755", 8)));
         try
         {
-            using var pool = JobTokenPool.Create(3, parent);
+            using var pool = PoolPlatform.CreatePool(3, parent);
             var fifo = pool.Auth.Path!;
             var poolDirectory = pool.Directory!;
             var userDirectory = Path.GetDirectoryName(poolDirectory)!;
@@ -57,7 +57,7 @@ public sealed class PoolPrivacyTests
             }
 
             // The control: the same checks as this user succeed, and every token is still there.
-            using (var client = JobserverClient.ConnectToValidated(fifo, pool.Identity!.Value))
+            using (var client = PoolPlatform.ConnectToValidated(fifo, pool.Identity!.Value))
             {
                 var token = client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(5));
                 client.Release(token);

@@ -1,6 +1,7 @@
-using Mono.Unix.Native;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -19,7 +20,7 @@ public sealed class PoolTests
     [TestMethod]
     public void CreatesPrivateDirectoriesAndFifo()
     {
-        using var pool = JobTokenPool.Create(3, _parent);
+        using var pool = PoolPlatform.CreatePool(3, _parent);
         var userDir = Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid());
         Assert.AreEqual(userDir, Path.GetDirectoryName(pool.Directory));
         Assert.AreEqual(JobserverAuthKind.Fifo, pool.Auth.Kind);
@@ -36,10 +37,10 @@ public sealed class PoolTests
     [TestMethod]
     public void HoldsExactlyItsTokensAndCountingLosesNone()
     {
-        using var pool = JobTokenPool.Create(5, _parent);
+        using var pool = PoolPlatform.CreatePool(5, _parent);
         Assert.AreEqual(5, pool.CountAvailable());
         Assert.AreEqual(5, pool.CountAvailable());
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var client = PoolPlatform.Connect(pool.Auth);
         Assert.IsTrue(client.TryAcquire(out var token));
         Assert.AreEqual((byte)'+', token.Value);
         Assert.AreEqual(4, pool.CountAvailable());
@@ -50,7 +51,7 @@ public sealed class PoolTests
     [TestMethod]
     public void CloseCountsRemovesFilesAndIsIdempotent()
     {
-        var pool = JobTokenPool.Create(2, _parent);
+        var pool = PoolPlatform.CreatePool(2, _parent);
         var fifo = pool.Auth.Path!;
         var report = pool.Close();
         Assert.AreEqual(2, report.Expected);
@@ -65,8 +66,8 @@ public sealed class PoolTests
     [TestMethod]
     public void CloseReportsMissingAndExtraTokens()
     {
-        var pool = JobTokenPool.Create(3, _parent);
-        using (var client = JobserverClient.Connect(pool.Auth))
+        var pool = PoolPlatform.CreatePool(3, _parent);
+        using (var client = PoolPlatform.Connect(pool.Auth))
         {
             Assert.IsTrue(client.TryAcquire(out _));
         }
@@ -74,8 +75,8 @@ public sealed class PoolTests
         var missing = pool.Close();
         Assert.AreEqual((3, 2, 1, 0), (missing.Expected, missing.Found, missing.Missing, missing.Extra));
 
-        var pool2 = JobTokenPool.Create(1, _parent);
-        using (var client = JobserverClient.Connect(pool2.Auth))
+        var pool2 = PoolPlatform.CreatePool(1, _parent);
+        using (var client = PoolPlatform.Connect(pool2.Auth))
         {
             client.Release(new JobToken((byte)'|'));
         }
@@ -87,9 +88,9 @@ public sealed class PoolTests
     [TestMethod]
     public void RejectsBadSizes()
     {
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => JobTokenPool.Create(0, _parent));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => JobTokenPool.Create(JobTokenPool.MaxTokens + 1, _parent));
-        using var big = JobTokenPool.Create(JobTokenPool.MaxTokens, _parent);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => PoolPlatform.CreatePool(0, _parent));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => PoolPlatform.CreatePool(JobTokenPool.MaxTokens + 1, _parent));
+        using var big = PoolPlatform.CreatePool(JobTokenPool.MaxTokens, _parent);
         Assert.AreEqual(JobTokenPool.MaxTokens, big.CountAvailable());
     }
 
@@ -99,7 +100,7 @@ public sealed class PoolTests
         var userDir = Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid());
         Directory.CreateDirectory(userDir);
         Assert.AreEqual(0, Syscall.chmod(userDir, (FilePermissions)Convert.ToUInt32("755", 8)));
-        using var pool = JobTokenPool.Create(1, _parent);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
         AssertPrivateFallback(pool, userDir, "has mode 755");
         Assert.IsEmpty(Directory.GetFileSystemEntries(userDir));
     }
@@ -111,7 +112,7 @@ public sealed class PoolTests
         Assert.AreEqual(0, Syscall.chmod(target, (FilePermissions)Convert.ToUInt32("700", 8)));
         var userDir = Path.Combine(_parent, "msbuild-jobserver-" + Syscall.getuid());
         File.CreateSymbolicLink(userDir, target);
-        using var pool = JobTokenPool.Create(1, _parent);
+        using var pool = PoolPlatform.CreatePool(1, _parent);
         AssertPrivateFallback(pool, userDir, "is not a directory");
         Assert.IsEmpty(Directory.GetFileSystemEntries(target));
     }
@@ -121,7 +122,7 @@ public sealed class PoolTests
     {
         // --jobserver-auth=fifo:PATH is one word of MAKEFLAGS: every client cuts it at the first space.
         var awkward = Directory.CreateDirectory(Path.Combine(_parent, "with space 'quote' é")).FullName;
-        using var pool = JobTokenPool.Create(2, awkward);
+        using var pool = PoolPlatform.CreatePool(2, awkward);
         var note = pool.LocationNotes.Single();
         Assert.AreEqual((PoolLocationProblem.PathNotAdvertisable, awkward), (note.Problem, note.Parent));
         StringAssert.StartsWith(pool.Directory, "/tmp/msbuild-jobserver-" + Syscall.getuid() + "/");
@@ -145,8 +146,8 @@ public sealed class PoolTests
     [TestMethod]
     public void ReusesAPrivateUserDirectoryAndKeepsPoolsApart()
     {
-        using var a = JobTokenPool.Create(1, _parent);
-        using var b = JobTokenPool.Create(2, _parent);
+        using var a = PoolPlatform.CreatePool(1, _parent);
+        using var b = PoolPlatform.CreatePool(2, _parent);
         Assert.AreEqual(Path.GetDirectoryName(a.Directory), Path.GetDirectoryName(b.Directory));
         Assert.AreNotEqual(a.Auth, b.Auth);
         Assert.AreEqual((1, 2), (a.CountAvailable(), b.CountAvailable()));

@@ -1,4 +1,5 @@
-using MSBuild.Jobserver.Tasks.ToolOutput;
+using MSBuild.Jobserver.Commands;
+
 
 namespace MSBuild.Jobserver.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using MSBuild.Jobserver.Platform;
 using Mono.Unix.Native;
-using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -19,7 +19,7 @@ public sealed class StaleSweepTests
     [TestMethod]
     public void NextPoolRemovesTheDirectoryOfADeadOwnerOnly()
     {
-        using (JobTokenPool.Create(1, _parent))
+        using (PoolPlatform.CreatePool(1, _parent))
         {
             // Creates the private per-user directory with the right mode.
         }
@@ -39,7 +39,7 @@ public sealed class StaleSweepTests
         var linked = Path.Combine(userDir, deadPid + "-linkedlinked");
         File.CreateSymbolicLink(linked, outside);
 
-        using var pool = JobTokenPool.Create(2, _parent);
+        using var pool = PoolPlatform.CreatePool(2, _parent);
 
         Assert.IsFalse(Directory.Exists(stale), "the dead owner's pool directory is swept");
         Assert.IsTrue(Directory.Exists(alive), "a live owner's pool directory stays");

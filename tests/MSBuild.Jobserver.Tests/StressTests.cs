@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Platform;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -23,7 +23,7 @@ public sealed class StressTests
         var dir = TestSupport.NewTempDirectory("stress");
         try
         {
-            using var pool = JobTokenPool.Create(Slots, dir);
+            using var pool = PoolPlatform.CreatePool(Slots, dir);
             var identity = pool.Identity!.Value.ToString();
             var clock = Stopwatch.StartNew();
             var processes = Enumerable.Range(0, Processes).Select(i => Task.Run(() => TestSupport.Run(
@@ -32,11 +32,11 @@ public sealed class StressTests
                 timeout: TimeSpan.FromSeconds(30)))).ToArray();
 
             // Half the threads share one client (a client is thread-safe); the others have their own.
-            using var shared = JobserverClient.Connect(pool.Auth);
+            using var shared = PoolPlatform.Connect(pool.Auth);
             var threadLogs = new List<string>[Threads];
             var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
             {
-                using var own = JobserverClient.Connect(pool.Auth);
+                using var own = PoolPlatform.Connect(pool.Auth);
                 var client = t % 2 == 0 ? shared : own;
                 var log = threadLogs[t] = new List<string>(Iterations);
                 for (var i = 0; i < Iterations; i++)

@@ -1,7 +1,9 @@
+using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
-using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Memory;
+using MSBuild.Jobserver.Tasks.EntryProcess;
+using MSBuild.Jobserver.Tokens;
+
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -18,15 +20,15 @@ public sealed class UserPoolTests
         var parent = TestSupport.NewTempDirectory("userpool");
         try
         {
-            var first = JobTokenPool.JoinUserPool(3, parent);
-            var second = JobTokenPool.JoinUserPool(5, parent);
+            var first = PoolPlatform.JoinUserPool(3, parent);
+            var second = PoolPlatform.JoinUserPool(5, parent);
             Assert.IsTrue(first.IsShared && first.SharedPoolCreated);
             Assert.IsFalse(second.SharedPoolCreated);
             Assert.AreEqual(first.Auth.ToAuthString(), second.Auth.ToAuthString());
             Assert.AreEqual(3, second.Size, "a later build keeps the size the pool was made with");
             Assert.AreEqual(3, second.CountAvailable());
 
-            using (var client = JobserverClient.Connect(first.Auth))
+            using (var client = PoolPlatform.Connect(first.Auth))
             {
                 Assert.IsTrue(client.TryAcquire(out var token));
                 first.Close();
@@ -54,13 +56,13 @@ public sealed class UserPoolTests
         try
         {
             // What a killed build leaves: the pool's directory with its size and a member file whose lock died with it.
-            var probe = JobTokenPool.JoinUserPool(2, parent);
+            var probe = PoolPlatform.JoinUserPool(2, parent);
             var directory = probe.Directory;
             probe.Close();
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             File.WriteAllText(Path.Combine(directory, "size"), "2");
             File.WriteAllText(Path.Combine(directory, "member-x"), "");
-            using var fresh = JobTokenPool.JoinUserPool(4, parent);
+            using var fresh = PoolPlatform.JoinUserPool(4, parent);
             Assert.IsTrue(fresh.SharedPoolCreated, "a pool without a live member was joined");
             Assert.AreEqual(4, fresh.Size);
             Assert.AreEqual(4, fresh.CountAvailable());
@@ -78,20 +80,20 @@ public sealed class UserPoolTests
         var parent = TestSupport.NewTempDirectory("memgate");
         try
         {
-            using var pool = JobTokenPool.Create(3, parent);
-            using var client = JobserverClient.Connect(pool.Auth);
-            var home = PoolDirectory.Open(pool.Directory);
+            using var pool = PoolPlatform.CreatePool(3, parent);
+            using var client = PoolPlatform.Connect(pool.Auth);
+            var home = PoolDirectory.Open(PoolPlatform.Current, pool.Directory);
             long available = 100L << 20;
             using var gate = MemoryGate.Start(pool.Directory, client, 200, () => Interlocked.Read(ref available))!;
 
             // A job runs (its lease is held): every token is held back and the package's Execs are told.
             using (Lease.Begin(home))
             {
-                Assert.IsTrue(SpinWait.SpinUntil(() => MemoryGate.IsClosed(home) && pool.CountAvailable() == 0, TimeSpan.FromSeconds(10)), "the gate did not close");
+                Assert.IsTrue(SpinWait.SpinUntil(() => GateLeases.IsClosed(home) && pool.CountAvailable() == 0, TimeSpan.FromSeconds(10)), "the gate did not close");
             }
 
             // No job runs: exactly one token is left, so one job can start.
-            Assert.IsTrue(SpinWait.SpinUntil(() => !MemoryGate.IsClosed(home) && pool.CountAvailable() == 1, TimeSpan.FromSeconds(10)), "no token was left for one job");
+            Assert.IsTrue(SpinWait.SpinUntil(() => !GateLeases.IsClosed(home) && pool.CountAvailable() == 1, TimeSpan.FromSeconds(10)), "no token was left for one job");
             Thread.Sleep(200);
             Assert.AreEqual(1, pool.CountAvailable());
 

@@ -1,6 +1,7 @@
 using System.IO.Pipes;
-using Mono.Unix.Native;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -181,7 +182,7 @@ public sealed class ValidationTests
     [TestMethod]
     public void ConnectThrowsTheSameRejection()
     {
-        var e = Assert.ThrowsExactly<JobserverException>(() => JobserverClient.Connect(JobserverAuth.Fifo(Path.Combine(_dir, "gone")), "CARGO_MAKEFLAGS"));
+        var e = Assert.ThrowsExactly<JobserverException>(() => PoolPlatform.Connect(JobserverAuth.Fifo(Path.Combine(_dir, "gone")), "CARGO_MAKEFLAGS"));
         Assert.AreEqual(JobserverRejection.FifoMissing, e.Reason);
         StringAssert.Contains(e.Message, "CARGO_MAKEFLAGS");
     }

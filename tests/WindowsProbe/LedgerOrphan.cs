@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 
 namespace WindowsProbe;
 
 /// <summary>
-/// A node (this program, through the tasks' own NodeJobserver and ledger) takes a token, starts a tool that outlives
+/// A node (this program, through the tasks' own pool connection and ledger) takes a token, starts a tool that outlives
 /// it, and is killed; the tool's token must stay counted as held until the tool ends, then be minted exactly once.
 /// </summary>
 internal static class LedgerOrphan
@@ -17,7 +16,7 @@ internal static class LedgerOrphan
     /// <summary>The test: prints "RUNNING-CHECKS n", "REFILL-WHILE-RUNNING r/m", "AVAILABLE-WHILE-RUNNING a" and "AFTER r/m a".</summary>
     public static int Run(string workDirectory)
     {
-        using var pool = JobTokenPool.Create(Size, workDirectory);
+        using var pool = PoolPlatform.CreatePool(Size, workDirectory);
         var done = Path.Combine(workDirectory, "tool-done");
         var node = Start("hold-tool", pool.Directory, pool.Auth.Name!, "sleep-mark", "4000", done);
         var line = node.StandardOutput.ReadLine() ?? "";
@@ -99,9 +98,9 @@ internal static class LedgerOrphan
         return Process.Start(start)!;
     }
 
-    private static NodeJobserver Connect(string directory, string poolName)
+    private static PoolConnection Connect(string directory, string poolName)
     {
-        var node = NodeJobserver.ForHandle(new BuildJobserverHandle
+        var node = new PoolConnection(new BuildJobserverHandle
         {
             Mode = BuildJobserverMode.Owned,
             Slots = Size,
@@ -111,7 +110,7 @@ internal static class LedgerOrphan
         return node.TryConnect(out var problem) ? node : throw new InvalidOperationException(problem);
     }
 
-    private static RefillResult TakeAndGiveBack(NodeJobserver view)
+    private static RefillResult TakeAndGiveBack(PoolConnection view)
     {
         var held = view.TryAcquire("test", "probe") ?? throw new InvalidOperationException("no free token");
         held.Dispose();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 
 namespace WindowsProbe;
@@ -8,9 +9,9 @@ internal static class PoolChecks
 {
     public static int Acquire(int tokens)
     {
-        using var pool = JobTokenPool.Create(tokens);
+        using var pool = PoolPlatform.CreatePool(tokens);
         Console.WriteLine("AUTH " + pool.Auth.ToAuthString());
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var held = new List<JobToken>();
         while (held.Count < tokens + 1 && client.TryAcquire(out var token))
         {
@@ -32,8 +33,8 @@ internal static class PoolChecks
 
     public static int Wait(string how)
     {
-        using var pool = JobTokenPool.Create(1);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(1);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var only = client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(5));
         using var cancellation = new CancellationTokenSource();
         var timeout = TimeSpan.FromSeconds(30);
@@ -75,8 +76,8 @@ internal static class PoolChecks
 
     public static int OverRelease(int tokens)
     {
-        using var pool = JobTokenPool.Create(tokens);
-        using var client = JobserverClient.Connect(pool.Auth);
+        using var pool = PoolPlatform.CreatePool(tokens);
+        using var client = PoolPlatform.Connect(pool.Auth);
         var token = client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(5));
         client.Release(token);
         try
@@ -97,8 +98,8 @@ internal static class PoolChecks
 
     public static int CloseHeld(int tokens, int kept)
     {
-        var pool = JobTokenPool.Create(tokens);
-        using var client = JobserverClient.Connect(pool.Auth);
+        var pool = PoolPlatform.CreatePool(tokens);
+        using var client = PoolPlatform.Connect(pool.Auth);
         for (var i = 0; i < kept; i++)
         {
             client.Acquire(CancellationToken.None, TimeSpan.FromSeconds(5));
@@ -111,8 +112,8 @@ internal static class PoolChecks
 
     public static int Names()
     {
-        using var first = JobTokenPool.Create(1);
-        using var second = JobTokenPool.Create(1);
+        using var first = PoolPlatform.CreatePool(1);
+        using var second = PoolPlatform.CreatePool(1);
         Console.WriteLine("NAME " + first.Auth.Name);
         Console.WriteLine("NAME " + second.Auth.Name);
         return 0;

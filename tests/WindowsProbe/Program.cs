@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 using WindowsProbe;
 
@@ -44,7 +45,7 @@ static int Number(string text) => int.Parse(text, CultureInfo.InvariantCulture);
 
 static int Serve()
 {
-    using var pool = JobTokenPool.Create(2);
+    using var pool = PoolPlatform.CreatePool(2);
     Console.WriteLine("MAKEFLAGS " + MakeFlags.Format(pool.Auth, 2));
     return 0;
 }
@@ -66,7 +67,7 @@ static int Validate(string value)
 
 static int RunWithPool(int tokens, string program, string[] arguments)
 {
-    using var pool = JobTokenPool.Create(tokens);
+    using var pool = PoolPlatform.CreatePool(tokens);
     var start = new ProcessStartInfo(program) { UseShellExecute = false };
     foreach (var argument in arguments)
     {
@@ -101,7 +102,7 @@ static int Hold(int threads, int holdMs, string log)
         return 3;
     }
 
-    using var client = JobserverClient.Connect(auth, advertisement.VariableName);
+    using var client = PoolPlatform.Connect(auth, advertisement.VariableName);
     var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
     // Threads of their own: pool threads would be injected one by one and hide the pool's width.
     var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Platform;
 
 namespace WindowsProbe;
 
@@ -13,7 +13,7 @@ internal static partial class SemaphoreFacts
 {
     public static int Describe(int tokens)
     {
-        using var pool = JobTokenPool.Create(tokens);
+        using var pool = PoolPlatform.CreatePool(tokens);
         var name = pool.Auth.Name!;
         using (var opened = Semaphore.OpenExisting(name))
         {

@@ -1,3 +1,4 @@
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 
 namespace WindowsProbe;
@@ -20,7 +21,7 @@ internal static class ToolProbe
         var lines = new List<string> { Describe("CARGO_MAKEFLAGS") + " " + Describe("MAKEFLAGS") };
 
         var advertised = MakeFlags.FromEnvironment(Environment.GetEnvironmentVariable);
-        var client = advertised?.Auth is { } auth ? JobserverClient.Connect(auth, advertised.VariableName) : null;
+        var client = advertised?.Auth is { } auth ? PoolPlatform.Connect(auth, advertised.VariableName) : null;
         var extras = new List<(JobToken Token, long Start)>();
         try
         {

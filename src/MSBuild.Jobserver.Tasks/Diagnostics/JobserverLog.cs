@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using MSBuild.Jobserver.Diagnostics;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

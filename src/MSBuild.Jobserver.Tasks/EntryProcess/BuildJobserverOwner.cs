@@ -1,11 +1,12 @@
 using System;
 using System.IO;
+using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Memory;
+using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -21,6 +22,9 @@ internal readonly record struct OwnerRequest(int Slots, bool UserScope, long Min
 /// </summary>
 internal sealed class BuildJobserverOwner : IDisposable
 {
+    /// <summary>The resolved size that asks for no pool: -m:1 with JobserverSlots left empty.</summary>
+    public const int NoPool = 0;
+
     private const string RegistrationKey = "MSBuild.Jobserver.Owner";
     private static readonly object Gate = new();
 
@@ -44,7 +48,7 @@ internal sealed class BuildJobserverOwner : IDisposable
     public JobTokenPool? Pool => _pool;
 
     /// <summary>When the build's pool was set up (journal milliseconds): the window in which other builds' holds count.</summary>
-    public long StartedMs { get; } = Ledger.LedgerJournal.NowMs;
+    public long StartedMs { get; } = LedgerJournal.NowMs;
 
     /// <summary>The machine's CPU use while the build runs, for the timing report.</summary>
     public MachineCpuSampler Cpu { get; }
@@ -98,7 +102,7 @@ internal sealed class BuildJobserverOwner : IDisposable
             return Join(log, auth, identity, inherited.Jobs ?? Math.Max(1, requestedSlots), inherited.VariableName, blame);
         }
 
-        if (requestedSlots == ConfigureJobserver.NoPool)
+        if (requestedSlots == NoPool)
         {
             return new BuildJobserverOwner(BuildJobserverHandle.None("The build runs on one node (-m:1) and JobserverSlots is empty: tools run with their own defaults, as under make -j1.", inherited.Rejected), null);
         }
@@ -110,7 +114,7 @@ internal sealed class BuildJobserverOwner : IDisposable
 
         try
         {
-            var pool = JobTokenPool.Create(requestedSlots);
+            var pool = PoolPlatform.CreatePool(requestedSlots);
             ReportLocation(log, pool, blame);
             var handle = new BuildJobserverHandle
             {
@@ -142,7 +146,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         JobTokenPool pool;
         try
         {
-            pool = JobTokenPool.JoinUserPool(request.Slots, null);
+            pool = PoolPlatform.JoinUserPool(request.Slots, null);
         }
         catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
         {
@@ -183,7 +187,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         JobTokenPool? local = null;
         try
         {
-            local = JobTokenPool.Create(1);
+            local = PoolPlatform.CreatePool(1);
             ReportLocation(log, local, blame);
         }
         catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException)
@@ -195,7 +199,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         var poolPath = auth.Kind switch
         {
             // Another process reaches an anonymous pipe only through the owner's descriptor table.
-            JobserverAuthKind.Pipe => $"/proc/{ProcessInfo.CurrentId}/fd/{auth.ReadFd}",
+            JobserverAuthKind.Pipe => PoolPlatform.Current.DescriptorPath(ProcessInfo.CurrentId, auth.ReadFd) ?? "",
             _ => auth.Name!,
         };
         var handle = new BuildJobserverHandle
@@ -270,7 +274,7 @@ internal sealed class BuildJobserverOwner : IDisposable
             return;
         }
 
-        LedgerLock.Wait(PoolDirectory.Open(_pool.Directory), shared: false, out var ledgerLock);
+        LedgerLock.Wait(PoolDirectory.Open(PoolPlatform.Current, _pool.Directory), shared: false, out var ledgerLock);
         _pool.Close(ledgerLock);
     }
 
@@ -292,8 +296,8 @@ internal sealed class BuildJobserverOwner : IDisposable
         try
         {
             _gateClient = PoolPlatform.IsWindows
-                ? JobserverClient.Connect(JobserverAuth.Semaphore(Handle.PoolPath))
-                : JobserverClient.ConnectToValidated(Handle.PoolPath, Handle.PoolIdentity ?? throw new JobserverException(JobserverRejection.IdentityMismatch, "The pool came without an identity to check it against."));
+                ? PoolPlatform.Connect(JobserverAuth.Semaphore(Handle.PoolPath))
+                : PoolPlatform.ConnectToValidated(Handle.PoolPath, Handle.PoolIdentity ?? throw new JobserverException(JobserverRejection.IdentityMismatch, "The pool came without an identity to check it against."));
             MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
         }
         catch (JobserverException ex)

@@ -15,7 +15,7 @@ internal static class EntryProject
     /// True when <paramref name="projectFullPath"/> is the project the build was started on. Relative command-line
     /// paths are resolved against <paramref name="startupDirectory"/> ($(MSBuildStartupDirectory)), because MSBuild
     /// moves the current directory to each project's own while its tasks run. Only meaningful in the entry process:
-    /// a worker node's command line names no project (ask <see cref="BuildPool.Rendezvous.EntryProject"/> there).
+    /// a worker node's command line names no project (ask Rendezvous.EntryProject there).
     /// </summary>
     public static bool Is(string projectFullPath, string startupDirectory) => Same(projectFullPath, Find(startupDirectory));
 

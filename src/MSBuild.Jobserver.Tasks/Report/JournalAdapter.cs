@@ -1,10 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Tasks.EntryProcess;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Memory;
+using MSBuild.Jobserver.Tokens;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 
@@ -22,7 +21,7 @@ internal static class JournalAdapter
         IReadOnlyList<MemoryWait> memoryWaits, MachineCpuSampler cpu)
     {
         var others = handle.Shared ? journal.OtherBuildsBetween(startedMs, LedgerJournal.NowMs) : default;
-        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent, lost, journal.Recovered,
+        var facts = new PoolFacts(FormOf(handle), handle.Slots, journal.PeakConcurrent(), lost, journal.Recovered,
             handle.Shared ? new OtherBuildsUse(others.TokenSeconds, others.Peak) : null);
         var machine = cpu.Unavailable is { } why
             ? MachineCpu.None(why)

@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Diagnostics;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 
@@ -48,7 +50,7 @@ internal sealed class TimingLayout
     }
 
     /// <summary>How long one CPU sample covers, up to its time.</summary>
-    public const long CpuSampleMs = EntryProcess.MachineCpuSampler.IntervalMs;
+    public const long CpuSampleMs = MachineCpuSampler.IntervalMs;
 
     /// <summary>What the layout was made from.</summary>
     public TimingInput Input { get; }

@@ -1,7 +1,6 @@
 using System;
 using System.Threading;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

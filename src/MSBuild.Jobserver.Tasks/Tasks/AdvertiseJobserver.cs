@@ -1,6 +1,6 @@
 using System;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Utilities;
 
 namespace MSBuild.Jobserver.Tasks;
@@ -35,7 +35,7 @@ public sealed class AdvertiseJobserver : Task
         if (node is not null)
         {
             // These tools take tokens without a lease, so a refill could not tell their tokens from lost ones.
-            node.Ledger.DisableRefill();
+            node.Pool.Ledger.DisableRefill();
             Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
                 "Every tool this project starts now sees the build's jobserver ({0}).", node.Handle.PoolPath);
         }

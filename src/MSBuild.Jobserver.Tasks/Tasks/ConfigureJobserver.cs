@@ -1,11 +1,13 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Tasks.Diagnostics;
+using MSBuild.Jobserver.Tasks.EntryProcess;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.BuildPool;
-using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Memory;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -18,9 +20,6 @@ public sealed class ConfigureJobserver : Task
 {
     /// <summary>The largest pool accepted; far beyond any machine, small enough to fit a pipe's buffer.</summary>
     public const int MaxSlots = 4096;
-
-    /// <summary>The resolved size that asks for no pool: -m:1 with JobserverSlots left empty.</summary>
-    public const int NoPool = 0;
 
     /// <summary>JobserverEnabled: false turns the package off for this project.</summary>
     public string Enabled { get; set; } = "true";
@@ -46,7 +45,7 @@ public sealed class ConfigureJobserver : Task
     /// <summary>Seconds of waiting for a token after which a message says so.</summary>
     public string LongWaitSeconds { get; set; } = "";
 
-    /// <summary>The pool size this project asks for; <see cref="NoPool"/> for none.</summary>
+    /// <summary>The pool size this project asks for; <see cref="BuildJobserverOwner.NoPool"/> for none.</summary>
     [Output]
     public int ResolvedSlots { get; private set; }
 
@@ -108,7 +107,7 @@ public sealed class ConfigureJobserver : Task
             // included), never by one build's -m. One node builds one project at a time: its tool keeps its own -j (no
             // pool), as make -j1 leaves a recipe's own tools alone; JobserverSlots=1, written out, is a pool of one.
             slots = userScope ? Math.Min(Environment.ProcessorCount, MaxSlots) : int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
-                ? (nodes == 1 ? NoPool : Math.Min(nodes, MaxSlots))
+                ? (nodes == 1 ? BuildJobserverOwner.NoPool : Math.Min(nodes, MaxSlots))
                 : Environment.ProcessorCount;
             return true;
         }

@@ -4,12 +4,14 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Commands;
+using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Node;
-using MSBuild.Jobserver.Tasks.ToolOutput;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tasks.ExecHook;
+using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks;

@@ -1,5 +1,5 @@
 using System;
-using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

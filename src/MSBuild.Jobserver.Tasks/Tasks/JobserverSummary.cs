@@ -3,16 +3,16 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
-using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Memory;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
+using MSBuild.Jobserver.Tasks.Report;
+using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using MSBuild.Jobserver.Tasks.Report;
 
 namespace MSBuild.Jobserver.Tasks;
 
@@ -137,7 +137,7 @@ public sealed class JobserverSummary : Task
             : "";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots, {5:0.0} s of it with a slot free; {6} token(s) lost, {7} recovered, {8} surplus removed{9}.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent, journal.WaitSeconds, journal.FreeSlotWaitSeconds(handle.Slots), missing, journal.Recovered, journal.Removed + removedNow, memoryText));
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent(), journal.WaitSeconds(), journal.FreeSlotWaitSeconds(handle.Slots), missing, journal.Recovered, journal.Removed + removedNow, memoryText));
         lines.Add(summary);
         if (memoryWaits.Count > 0)
         {
@@ -173,7 +173,7 @@ public sealed class JobserverSummary : Task
 
         try
         {
-            using var client = NodeJobserver.Open(pool.Auth.Name!, pool.Identity);
+            using var client = PoolConnection.Open(pool.Auth.Name!, pool.Identity);
             return new TokenLedger(pool.Directory).Count(client, pool.Size, mintMissing: false);
         }
         catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException or ObjectDisposedException)

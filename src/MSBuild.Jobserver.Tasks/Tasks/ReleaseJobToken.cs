@@ -1,6 +1,6 @@
-using MSBuild.Jobserver.Tasks.BuildPool;
+using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Tasks.Diagnostics;
-using MSBuild.Jobserver.Tasks.Node;
+using MSBuild.Jobserver.Tasks.EveryNode;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

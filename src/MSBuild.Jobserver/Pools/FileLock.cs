@@ -22,18 +22,6 @@ internal enum LockAttempt
 /// </summary>
 internal abstract class FileLock : IDisposable
 {
-    /// <summary>Tries once to lock <paramref name="path"/> (creating it when <paramref name="create"/>); never waits.</summary>
-    /// <exception cref="LocksUnsupportedException">The file system cannot lock files.</exception>
-    public static LockAttempt TryAcquire(string path, bool create, out FileLock? held) =>
-        PoolPlatform.Current.TryLock(path, create, shared: false, out held);
-
-    /// <summary>
-    /// Tries once to take a shared lock on <paramref name="path"/> (created when missing): any number of shared holders,
-    /// and none while someone holds it exclusively (<see cref="TryAcquire"/>). Held means an exclusive holder has it.
-    /// </summary>
-    public static LockAttempt TryAcquireShared(string path, out FileLock? held) =>
-        PoolPlatform.Current.TryLock(path, create: true, shared: true, out held);
-
     /// <summary>
     /// While true, processes this one starts inherit the lock (the descriptor, or the handle on Windows): it then lasts
     /// until the last of them ends, so a tool that outlives its MSBuild node keeps its lease.

@@ -1,10 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
-using MSBuild.Jobserver.Posix;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Windows;
 
 namespace MSBuild.Jobserver.Pools;
 
@@ -60,60 +57,53 @@ internal interface IPoolPlatform
     /// </summary>
     bool PassesToChildren(int descriptor);
 
-    /// <summary>See <see cref="FileLock.TryAcquire"/> and <see cref="FileLock.TryAcquireShared"/>.</summary>
+    /// <summary>See <see cref="PoolDirectory.TryLock"/> and <see cref="PoolDirectory.TryLockShared"/>.</summary>
     LockAttempt TryLock(string path, bool create, bool shared, out FileLock? held);
 
     /// <summary>Creates the token pool in <paramref name="directory"/>.</summary>
     JobTokenPool CreatePool(int tokens, PoolDirectory directory);
 
-    /// <summary>See <see cref="JobTokenPool.JoinUserPool"/>.</summary>
+    /// <summary>Joins the pool all of this user's builds share, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
     JobTokenPool JoinUserPool(int tokens, string? parent);
 
-    /// <summary>See <see cref="JobserverValidator.Validate(JobserverAuth, string)"/>; <paramref name="source"/> names where the value came from.</summary>
+    /// <summary>Checks that <paramref name="auth"/> names a usable jobserver of this user; <paramref name="source"/> names where the value came from.</summary>
     JobserverValidation Validate(JobserverAuth auth, string source);
 
     /// <summary>Connects to a jobserver that passed <see cref="Validate"/>.</summary>
     JobserverClient Connect(JobserverValidation validation);
 
-    /// <summary>See <see cref="JobserverClient.ConnectToValidated"/>.</summary>
+    /// <summary>Opens <paramref name="path"/>, a pipe another process validated, and checks it is still the pipe <paramref name="expected"/> names.</summary>
     JobserverClient ConnectToValidated(string path, PipeIdentity expected);
 
-    /// <summary>See <see cref="JobserverClient.AcquireAny"/>; <paramref name="deadline"/> is a Stopwatch timestamp, null for none.</summary>
+    /// <summary>Waits on several clients and takes the first token any offers; <paramref name="deadline"/> is a Stopwatch timestamp, null for none.</summary>
     (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
 
-    /// <summary>See <see cref="JobserverClient.WaitForFreeToken"/>.</summary>
+    /// <summary>Waits until one of <paramref name="clients"/> seems to have a free token, and takes none.</summary>
     int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
-}
 
-/// <summary>The platform of this process.</summary>
-internal static class PoolPlatform
-{
-    // The run-time platform checks of the library and the tasks, made once, here: everything that differs goes
-    // through the flags and the implementation chosen below.
+    /// <summary>
+    /// Connects to a build's own pool as the entry process described it: <paramref name="path"/> is a FIFO or a
+    /// descriptor path checked against <paramref name="identity"/> (POSIX), or a semaphore's name (Windows).
+    /// </summary>
+    /// <exception cref="JobserverException">It cannot be opened, or it is not the pool the entry process made.</exception>
+    JobserverClient ConnectToBuildPool(string path, PipeIdentity? identity);
 
-    /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
-    public static readonly bool IsWindows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+    /// <summary>True where a look for a free token takes one (a semaphore): such a look is a hold, made under a lease.</summary>
+    bool LookingTakesAToken { get; }
 
-    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>).</summary>
-    public static readonly bool CanReopenDescriptorsByPath = RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+    /// <summary>
+    /// Keeps <paramref name="descriptor"/>, an inherited pipe end already validated, from every process started from now
+    /// on (close-on-exec); false where inherited descriptors are not how a pool is passed (Windows).
+    /// </summary>
+    /// <exception cref="System.IO.IOException">The descriptor's flags cannot be changed.</exception>
+    bool KeepFromChildren(int descriptor);
 
-    // The same check as IsWindows, written out where the platform analyzer (CA1416) can see it guard the Windows type.
-    private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
-        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
+    /// <summary>Closes <paramref name="descriptor"/> if it is still the pipe <paramref name="identity"/> names.</summary>
+    void CloseIfStill(int descriptor, PipeIdentity identity);
 
-    /// <summary>Chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
-    public static IPoolPlatform Current => Chosen.Value;
-
-    /// <summary>The clients as this platform's own type: every client comes from this platform's Connect.</summary>
-    public static T[] Own<T>(IReadOnlyList<JobserverClient> clients)
-        where T : JobserverClient
-    {
-        var result = new T[clients.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            result[i] = clients[i] as T ?? throw new ArgumentException("Client " + i + " is null or belongs to another platform.", nameof(clients));
-        }
-
-        return result;
-    }
+    /// <summary>
+    /// The path by which another process of this user reopens this process's <paramref name="descriptor"/>
+    /// (<c>/proc/PID/fd/N</c> on Linux); null where there is none.
+    /// </summary>
+    string? DescriptorPath(int processId, int descriptor);
 }

@@ -33,12 +33,16 @@ internal sealed class PoolDirectory : IDisposable
 
     private FileLock? _ownerLock;
 
-    private PoolDirectory(string path, FileLock? ownerLock, IReadOnlyList<PoolLocationNote> notes)
+    private PoolDirectory(IPoolPlatform platform, string path, FileLock? ownerLock, IReadOnlyList<PoolLocationNote> notes)
     {
+        Platform = platform;
         Path = path;
         _ownerLock = ownerLock;
         Notes = notes;
     }
+
+    /// <summary>The operating system the directory's files are locked and removed through.</summary>
+    public IPoolPlatform Platform { get; }
 
     /// <summary>The directory.</summary>
     public string Path { get; }
@@ -60,9 +64,8 @@ internal sealed class PoolDirectory : IDisposable
     /// can be told, or in a private directory of its own when the per-user one is not private. Removes stale ones first.
     /// </summary>
     /// <exception cref="JobserverException">No candidate location works; the message says why.</exception>
-    public static PoolDirectory Create(string? parent)
+    public static PoolDirectory Create(IPoolPlatform platform, string? parent)
     {
-        var platform = PoolPlatform.Current;
         var notes = new List<PoolLocationNote>();
         JobserverException? failure = null;
         foreach (var candidate in platform.CandidateParents(parent))
@@ -104,7 +107,17 @@ internal sealed class PoolDirectory : IDisposable
     }
 
     /// <summary>A node's view of a directory the owner created: names only, owns nothing.</summary>
-    public static PoolDirectory Open(string path) => new(path, null, Array.Empty<PoolLocationNote>());
+    public static PoolDirectory Open(IPoolPlatform platform, string path) => new(platform, path, null, Array.Empty<PoolLocationNote>());
+
+    /// <summary>Tries once to lock <paramref name="path"/> (creating it when <paramref name="create"/>); never waits.</summary>
+    /// <exception cref="LocksUnsupportedException">The file system cannot lock files.</exception>
+    public LockAttempt TryLock(string path, bool create, out FileLock? held) => Platform.TryLock(path, create, shared: false, out held);
+
+    /// <summary>
+    /// Tries once to take a shared lock on <paramref name="path"/> (created when missing): any number of shared holders,
+    /// and none while someone holds it exclusively (<see cref="TryLock"/>). Held means an exclusive holder has it.
+    /// </summary>
+    public LockAttempt TryLockShared(string path, out FileLock? held) => Platform.TryLock(path, create: true, shared: true, out held);
 
     /// <summary>A lease file's final name.</summary>
     public string LeasePath(string id) => Combine(LeasePrefix + id);
@@ -139,7 +152,7 @@ internal sealed class PoolDirectory : IDisposable
             return;
         }
 
-        var platform = PoolPlatform.Current;
+        var platform = Platform;
         for (var attempt = 0; attempt < 6; attempt++)
         {
             if (attempt > 0)
@@ -237,7 +250,7 @@ internal sealed class PoolDirectory : IDisposable
             LockAttempt locked;
             try
             {
-                locked = FileLock.TryAcquire(System.IO.Path.Combine(building, OwnerLockName), create: true, out ownerLock);
+                locked = platform.TryLock(System.IO.Path.Combine(building, OwnerLockName), create: true, shared: false, out ownerLock);
             }
             catch (LocksUnsupportedException)
             {
@@ -255,7 +268,7 @@ internal sealed class PoolDirectory : IDisposable
                 throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot set up the jobserver directory " + final + ".");
             }
 
-            return new PoolDirectory(final, ownerLock, notes);
+            return new PoolDirectory(platform, final, ownerLock, notes);
         }
     }
 
@@ -266,7 +279,7 @@ internal sealed class PoolDirectory : IDisposable
             return;
         }
 
-        var attempt = FileLock.TryAcquire(System.IO.Path.Combine(directory, OwnerLockName), create: false, out var ownerLock);
+        var attempt = platform.TryLock(System.IO.Path.Combine(directory, OwnerLockName), create: false, shared: false, out var ownerLock);
         if (attempt == LockAttempt.Held)
         {
             return;

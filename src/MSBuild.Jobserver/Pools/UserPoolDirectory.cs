@@ -47,9 +47,8 @@ internal sealed class UserPoolDirectory : IDisposable
     /// else) and waits for the gate; the caller creates or joins, then disposes this to let the next build in.
     /// </summary>
     /// <exception cref="JobserverException">No private per-user directory, or the gate stays held; the message says why.</exception>
-    public static UserPoolDirectory LockGate(string? parent)
+    public static UserPoolDirectory LockGate(IPoolPlatform platform, string? parent)
     {
-        var platform = PoolPlatform.Current;
         var problems = new List<string>();
         foreach (var candidate in platform.CandidateParents(parent))
         {
@@ -75,7 +74,7 @@ internal sealed class UserPoolDirectory : IDisposable
             }
 
             var gatePath = System.IO.Path.Combine(userDirectory, GateName);
-            return new UserPoolDirectory(platform, System.IO.Path.Combine(userDirectory, DirectoryName), WaitForGate(gatePath), gatePath);
+            return new UserPoolDirectory(platform, System.IO.Path.Combine(userDirectory, DirectoryName), WaitForGate(platform, gatePath), gatePath);
         }
 
         throw new JobserverException(JobserverRejection.FifoOpenFailed,
@@ -122,12 +121,12 @@ internal sealed class UserPoolDirectory : IDisposable
     public Member Join()
     {
         var path = System.IO.Path.Combine(Path, MemberPrefix + Guid.NewGuid().ToString("N"));
-        if (FileLock.TryAcquire(path, create: true, out var held) != LockAttempt.Acquired)
+        if (_platform.TryLock(path, create: true, shared: false, out var held) != LockAttempt.Acquired)
         {
             throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot register this build with the shared jobserver in " + Path + ".");
         }
 
-        return new Member(path, held!);
+        return new Member(_platform, path, held!);
     }
 
     /// <summary>
@@ -167,7 +166,7 @@ internal sealed class UserPoolDirectory : IDisposable
         var live = 0;
         foreach (var path in Entries().Where(e => System.IO.Path.GetFileName(e).StartsWith(MemberPrefix, StringComparison.Ordinal)))
         {
-            var attempt = FileLock.TryAcquire(path, create: false, out var held);
+            var attempt = _platform.TryLock(path, create: false, shared: false, out var held);
             if (attempt == LockAttempt.Acquired)
             {
                 // Its build died: the kernel let go of its lock.
@@ -210,12 +209,12 @@ internal sealed class UserPoolDirectory : IDisposable
 
     // Joining and leaving take milliseconds; a build waits its turn rather than make a pool of its own. A lock on a
     // gate file its last holder removed guards nothing: it is let go, and the file now at the path is locked instead.
-    private static FileLock WaitForGate(string path)
+    private static FileLock WaitForGate(IPoolPlatform platform, string path)
     {
         var patience = Stopwatch.StartNew();
         while (true)
         {
-            if (FileLock.TryAcquire(path, create: true, out var held) == LockAttempt.Acquired)
+            if (platform.TryLock(path, create: true, shared: false, out var held) == LockAttempt.Acquired)
             {
                 if (held!.StillNamedBy(path))
                 {
@@ -238,11 +237,13 @@ internal sealed class UserPoolDirectory : IDisposable
     /// <summary>One build's membership: a lock the kernel releases with the build's entry process.</summary>
     internal sealed class Member : IDisposable
     {
+        private readonly IPoolPlatform _platform;
         private readonly string _path;
         private FileLock? _lock;
 
-        public Member(string path, FileLock fileLock)
+        public Member(IPoolPlatform platform, string path, FileLock fileLock)
         {
+            _platform = platform;
             _path = path;
             _lock = fileLock;
         }
@@ -253,7 +254,7 @@ internal sealed class UserPoolDirectory : IDisposable
             var held = Interlocked.Exchange(ref _lock, null);
             if (held is not null)
             {
-                PoolPlatform.Current.Remove(_path, isDirectory: false);
+                _platform.Remove(_path, isDirectory: false);
                 held.Dispose();
             }
         }

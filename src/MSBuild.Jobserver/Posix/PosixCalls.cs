@@ -2,9 +2,9 @@ using System;
 using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Posix;
 

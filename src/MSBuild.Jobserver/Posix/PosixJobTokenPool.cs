@@ -1,8 +1,8 @@
 using System.Collections.Generic;
 using System.IO;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Posix;
 

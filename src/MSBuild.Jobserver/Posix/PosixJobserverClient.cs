@@ -2,7 +2,6 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Threading;
-using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Posix;
@@ -44,7 +43,7 @@ internal sealed class PosixJobserverClient : JobserverClient
             return Open(auth, auth.Path!, noFollow: true, identity, "The jobserver FIFO " + auth.Path + " was replaced after it was checked");
         }
 
-        if (PoolPlatform.CanReopenDescriptorsByPath)
+        if (PosixPoolPlatform.CanReopenDescriptorsByPath)
         {
             var path = "/proc/self/fd/" + auth.ReadFd.ToString(CultureInfo.InvariantCulture);
             var own = PosixCalls.TryOpenFifo(path, noFollow: false, out _);
@@ -142,6 +141,9 @@ internal sealed class PosixJobserverClient : JobserverClient
 
         return 0;
     });
+
+    private protected override JobToken AcquireCore(CancellationToken cancellationToken, long? deadline) =>
+        AcquireFirst(new[] { this }, cancellationToken, deadline).Token;
 
     private protected override bool TryTake(out JobToken token)
     {

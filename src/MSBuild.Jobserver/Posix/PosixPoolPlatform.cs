@@ -4,15 +4,18 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Posix;
 
 /// <summary>Pools in FIFOs under private 0700 directories; locks with flock.</summary>
 internal sealed class PosixPoolPlatform : IPoolPlatform
 {
+    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>); other POSIX systems cannot.</summary>
+    internal static readonly bool CanReopenDescriptorsByPath = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
+
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
     private const uint GroupOrOtherAccess = 0x3F; // 0077
     private const uint GroupOrOtherWrite = 0x12; // 0022
@@ -163,7 +166,7 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => PosixJobTokenPool.CreatePool(tokens, directory);
 
-    public JobTokenPool JoinUserPool(int tokens, string? parent) => PosixUserPool.Join(tokens, parent);
+    public JobTokenPool JoinUserPool(int tokens, string? parent) => PosixUserPool.Join(this, tokens, parent);
 
     public JobserverValidation Validate(JobserverAuth auth, string source) => PosixValidator.Validate(auth, source);
 
@@ -172,8 +175,31 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     public JobserverClient ConnectToValidated(string path, PipeIdentity expected) => PosixJobserverClient.OpenValidated(path, expected);
 
     public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
-        PosixJobserverClient.AcquireFirst(PoolPlatform.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
+        PosixJobserverClient.AcquireFirst(JobserverClient.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
 
     public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
-        PosixJobserverClient.WaitUntilReadable(PoolPlatform.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
+        PosixJobserverClient.WaitUntilReadable(JobserverClient.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
+
+    public JobserverClient ConnectToBuildPool(string path, PipeIdentity? identity) =>
+        PosixJobserverClient.OpenValidated(path, identity ?? throw new JobserverException(
+            JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
+
+    public bool LookingTakesAToken => false;
+
+    public bool KeepFromChildren(int descriptor)
+    {
+        PosixCalls.SetCloseOnExec(descriptor, true);
+        return true;
+    }
+
+    public void CloseIfStill(int descriptor, PipeIdentity identity)
+    {
+        if (PosixCalls.TryFstat(descriptor, out var status, out _) && status.Identity == identity)
+        {
+            PosixCalls.Close(descriptor);
+        }
+    }
+
+    public string? DescriptorPath(int processId, int descriptor) =>
+        CanReopenDescriptorsByPath ? "/proc/" + processId.ToString(CultureInfo.InvariantCulture) + "/fd/" + descriptor.ToString(CultureInfo.InvariantCulture) : null;
 }

@@ -14,13 +14,15 @@ internal sealed class PosixUserPool : JobTokenPool
     private const uint FifoMode = 0x180; // 0600
     private const byte Token = (byte)'+';
 
+    private readonly IPoolPlatform _platform;
     private readonly SafeFd _fd;
     private readonly UserPoolDirectory.Member _member;
     private readonly string? _parent;
 
-    private PosixUserPool(int size, string directory, SafeFd fd, PipeIdentity identity, UserPoolDirectory.Member member, bool created, string? parent)
-        : base(JobserverAuth.Fifo(System.IO.Path.Combine(directory, "fifo")), size, PoolDirectory.Open(directory), identity)
+    private PosixUserPool(IPoolPlatform platform, int size, string directory, SafeFd fd, PipeIdentity identity, UserPoolDirectory.Member member, bool created, string? parent)
+        : base(JobserverAuth.Fifo(System.IO.Path.Combine(directory, "fifo")), size, PoolDirectory.Open(platform, directory), identity)
     {
+        _platform = platform;
         _fd = fd;
         _member = member;
         _parent = parent;
@@ -34,9 +36,9 @@ internal sealed class PosixUserPool : JobTokenPool
     public override bool SharedPoolCreated { get; }
 
     /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
-    public static PosixUserPool Join(int tokens, string? parent)
+    public static PosixUserPool Join(IPoolPlatform platform, int tokens, string? parent)
     {
-        using var gate = UserPoolDirectory.LockGate(parent);
+        using var gate = UserPoolDirectory.LockGate(platform, parent);
         var size = gate.LiveSize();
         var created = size is null;
         if (created)
@@ -49,7 +51,7 @@ internal sealed class PosixUserPool : JobTokenPool
         {
             fd = created ? CreateFifo(gate.FifoPath, tokens) : OpenFifo(gate.FifoPath);
             var identity = fd.Use(n => PosixCalls.TryFstat(n, out var status, out _) ? status.Identity : throw new IOException("fstat failed on " + gate.FifoPath));
-            return new PosixUserPool(size ?? tokens, gate.Path, fd, identity, gate.Join(), created, parent);
+            return new PosixUserPool(platform, size ?? tokens, gate.Path, fd, identity, gate.Join(), created, parent);
         }
         catch
         {
@@ -74,7 +76,7 @@ internal sealed class PosixUserPool : JobTokenPool
     // close their descriptor (and report a full pool: what the others hold is theirs).
     private protected override int CloseCore()
     {
-        using var gate = UserPoolDirectory.LockGate(_parent);
+        using var gate = UserPoolDirectory.LockGate(_platform, _parent);
         var last = gate.Leave(_member);
         var found = last ? _fd.Use(fd => PosixJobTokenPool.Drain(fd).Count) : Size;
         _fd.Dispose();

@@ -1,9 +1,9 @@
-using Mono.Unix.Native;
 using MSBuild.Jobserver.Protocol;
+using Mono.Unix.Native;
 
 namespace MSBuild.Jobserver.Posix;
 
-/// <summary>The POSIX checks behind <see cref="JobserverValidator"/>: fcntl and fstat/lstat only, no read or write.</summary>
+/// <summary>The POSIX checks of an advertised jobserver: fcntl and fstat/lstat only, no read or write.</summary>
 internal static class PosixValidator
 {
     private const uint GroupOrOtherWritable = 0x12; // S_IWGRP | S_IWOTH

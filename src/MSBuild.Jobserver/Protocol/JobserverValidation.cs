@@ -1,6 +1,6 @@
 namespace MSBuild.Jobserver.Protocol;
 
-/// <summary>The verdict of <see cref="JobserverValidator"/> on an advertised jobserver.</summary>
+/// <summary>The verdict of the platform's checks on an advertised jobserver.</summary>
 public sealed class JobserverValidation
 {
     private JobserverValidation(JobserverAuth auth, JobserverRejection? reason, string message, PipeIdentity? identity)

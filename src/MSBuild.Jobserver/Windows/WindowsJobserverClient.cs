@@ -53,6 +53,9 @@ internal sealed class WindowsJobserverClient : JobserverClient
         }
     }
 
+    private protected override JobToken AcquireCore(CancellationToken cancellationToken, long? deadline) =>
+        AcquireFirst(new[] { this }, cancellationToken, deadline).Token;
+
     private protected override bool TryTake(out JobToken token)
     {
         token = new JobToken(Token);

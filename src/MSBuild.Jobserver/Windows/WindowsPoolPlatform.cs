@@ -150,7 +150,7 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
 
     public JobTokenPool CreatePool(int tokens, PoolDirectory directory) => new WindowsJobTokenPool(tokens, directory);
 
-    public JobTokenPool JoinUserPool(int tokens, string? parent) => WindowsUserPool.Join(tokens, parent);
+    public JobTokenPool JoinUserPool(int tokens, string? parent) => WindowsUserPool.Join(this, tokens, parent);
 
     public JobserverValidation Validate(JobserverAuth auth, string source) => WindowsJobserver.Validate(auth, source);
 
@@ -160,7 +160,7 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         throw new JobserverException(JobserverRejection.PlatformUnsupported, "A jobserver path (" + path + ") cannot be used on Windows; connect to the semaphore instead.");
 
     public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
-        WindowsJobserverClient.AcquireFirst(PoolPlatform.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
+        WindowsJobserverClient.AcquireFirst(JobserverClient.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
 
     // ERROR_SHARING_VIOLATION and ERROR_LOCK_VIOLATION, in the low word of the HResult .NET gives an IOException.
     private static bool IsSharingViolation(IOException ex) => (ex.HResult & 0xFFFF) is 32 or 33;
@@ -172,4 +172,22 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
         clients[index].Release(token);
         return index;
     }
+
+    public JobserverClient ConnectToBuildPool(string path, PipeIdentity? identity)
+    {
+        var auth = JobserverAuth.Semaphore(path);
+        var validation = Validate(auth, "--jobserver-auth=" + auth.ToAuthString());
+        return validation.IsValid ? Connect(validation) : throw validation.ToException();
+    }
+
+    public bool LookingTakesAToken => true;
+
+    public bool KeepFromChildren(int descriptor) => false;
+
+    public void CloseIfStill(int descriptor, PipeIdentity identity)
+    {
+        // Nothing was kept from children here (KeepFromChildren is false): there is nothing to close.
+    }
+
+    public string? DescriptorPath(int processId, int descriptor) => null;
 }

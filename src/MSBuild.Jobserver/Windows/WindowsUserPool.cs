@@ -20,13 +20,15 @@ internal sealed class WindowsUserPool : JobTokenPool
     private const string NamePrefix = "msbuild_jobserver_user_";
     private const string NameFile = "semaphore";
 
+    private readonly IPoolPlatform _platform;
     private readonly Semaphore _semaphore;
     private readonly UserPoolDirectory.Member _member;
     private readonly string? _parent;
 
-    private WindowsUserPool(int size, string directory, Semaphore semaphore, string name, UserPoolDirectory.Member member, bool created, string? parent)
-        : base(JobserverAuth.Semaphore(name), size, PoolDirectory.Open(directory), null)
+    private WindowsUserPool(IPoolPlatform platform, int size, string directory, Semaphore semaphore, string name, UserPoolDirectory.Member member, bool created, string? parent)
+        : base(JobserverAuth.Semaphore(name), size, PoolDirectory.Open(platform, directory), null)
     {
+        _platform = platform;
         _semaphore = semaphore;
         _member = member;
         _parent = parent;
@@ -40,9 +42,9 @@ internal sealed class WindowsUserPool : JobTokenPool
     public override bool SharedPoolCreated { get; }
 
     /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
-    public static WindowsUserPool Join(int tokens, string? parent)
+    public static WindowsUserPool Join(IPoolPlatform platform, int tokens, string? parent)
     {
-        using var gate = UserPoolDirectory.LockGate(parent);
+        using var gate = UserPoolDirectory.LockGate(platform, parent);
         var size = gate.LiveSize();
         var created = size is null;
         Semaphore? semaphore = null;
@@ -66,7 +68,7 @@ internal sealed class WindowsUserPool : JobTokenPool
                 semaphore = WindowsJobserver.Open(name, gate.Path);
             }
 
-            return new WindowsUserPool(size ?? tokens, gate.Path, semaphore, name, gate.Join(), created, parent);
+            return new WindowsUserPool(platform, size ?? tokens, gate.Path, semaphore, name, gate.Join(), created, parent);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JobserverException)
         {
@@ -94,7 +96,7 @@ internal sealed class WindowsUserPool : JobTokenPool
     // Under the gate: the last member drains and removes the record; the others only close their handle.
     private protected override int CloseCore()
     {
-        using var gate = UserPoolDirectory.LockGate(_parent);
+        using var gate = UserPoolDirectory.LockGate(_platform, _parent);
         var last = gate.Leave(_member);
         var found = last ? NamedSemaphores.Drain(_semaphore) : Size;
         _semaphore.Dispose();

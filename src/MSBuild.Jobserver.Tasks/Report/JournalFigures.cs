@@ -1,0 +1,49 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MSBuild.Jobserver.Tokens;
+
+namespace MSBuild.Jobserver.Tasks.Report;
+
+/// <summary>What a build's journal adds up to, for the summary and the report: the peak, the waits, the other builds' share.</summary>
+internal static class JournalFigures
+{
+    /// <summary>The most holds that overlapped at any instant.</summary>
+    public static int PeakConcurrent(this LedgerJournal journal) => PeakOf(journal.Holds);
+
+    /// <summary>Seconds spent waiting for tokens, all holds together.</summary>
+    public static double WaitSeconds(this LedgerJournal journal) => journal.Holds.Sum(h => h.WaitMs) / 1000.0;
+
+    /// <summary>
+    /// How much of a shared pool the other builds held between <paramref name="fromMs"/> and <paramref name="toMs"/>:
+    /// token-seconds, and the most tokens at once.
+    /// </summary>
+    public static (double TokenSeconds, int Peak) OtherBuildsBetween(this LedgerJournal journal, long fromMs, long toMs)
+    {
+        var clipped = journal.OtherBuilds
+            .Select(h => h with { AcquiredMs = Math.Max(h.AcquiredMs, fromMs), ReleasedMs = Math.Min(h.ReleasedMs, toMs) })
+            .Where(h => h.ReleasedMs > h.AcquiredMs)
+            .ToList();
+        return (clipped.Sum(h => h.ReleasedMs - h.AcquiredMs) / 1000.0, PeakOf(clipped));
+    }
+
+    /// <summary>Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited (see FreeSlotTime).</summary>
+    public static double FreeSlotWaitSeconds(this LedgerJournal journal, int slots) =>
+        FreeSlotTime.Milliseconds(journal.Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
+
+    /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
+    public static int PeakOf(IEnumerable<TokenHold> holds)
+    {
+        // Releases sort before acquisitions at the same instant: a hand-over is not an overlap.
+        var edges = holds.SelectMany(h => new[] { (At: h.AcquiredMs, Delta: 1), (At: h.ReleasedMs, Delta: -1) })
+            .OrderBy(e => e.At).ThenBy(e => e.Delta);
+        int current = 0, peak = 0;
+        foreach (var edge in edges)
+        {
+            current += edge.Delta;
+            peak = Math.Max(peak, current);
+        }
+
+        return peak;
+    }
+}

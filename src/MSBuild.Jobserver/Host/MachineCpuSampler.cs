@@ -1,0 +1,207 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Tokens;
+
+namespace MSBuild.Jobserver.Host;
+
+/// <summary>The machine's CPU use (every process's) over one sampling interval ending at <see cref="AtMs"/> (Unix ms).</summary>
+internal readonly record struct CpuSample(long AtMs, double BusyCores);
+
+/// <summary>
+/// Samples the whole machine's CPU use every quarter second while the build's pool owner lives, so the report can draw
+/// it under the tokens: a slot left free while the CPU is busy went to MSBuild's own work (or another program's), a slot
+/// left free while the CPU idles was wasted. One small read per sample (/proc/stat on Linux, GetSystemTimes on Windows);
+/// macOS is not sampled (<see cref="Unavailable"/> says so).
+/// </summary>
+internal sealed class MachineCpuSampler : IDisposable
+{
+    /// <summary>Milliseconds between samples.</summary>
+    public const int IntervalMs = 250;
+
+    // Fourteen hours at 250 ms; a longer build keeps its first fourteen.
+    private const int MaxSamples = 200_000;
+
+    private readonly object _gate = new();
+    private readonly List<CpuSample> _samples = new();
+    private readonly Func<(ulong Busy, ulong Total)?> _read;
+    private readonly Lazy<int> _cores;
+    private readonly Timer? _timer;
+    private (ulong Busy, ulong Total)? _previous;
+    private int _ticking;
+    private bool _stopped;
+
+    // Everything but the timer is left to the first tick: the pool's owner is made on a build's critical path.
+    private MachineCpuSampler(Func<int> cores, Func<(ulong Busy, ulong Total)?> read, string? unavailable)
+    {
+        _cores = new Lazy<int>(cores);
+        _read = read;
+        Unavailable = unavailable;
+        if (unavailable is null)
+        {
+            _timer = new Timer(_ => Tick(), null, 0, IntervalMs);
+        }
+    }
+
+    /// <summary>The processors the samples are shares of.</summary>
+    public int Cores => _cores.Value;
+
+    /// <summary>Why the machine's CPU is not sampled here; null when it is.</summary>
+    public string? Unavailable { get; }
+
+    /// <summary>The samples so far, oldest first.</summary>
+    public IReadOnlyList<CpuSample> Samples
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _samples.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Starts sampling on this platform, or says why not.</summary>
+    public static MachineCpuSampler Start()
+    {
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+        {
+            return new MachineCpuSampler(LinuxCores, ReadProcStat, null);
+        }
+
+        if (PoolPlatform.IsWindows)
+        {
+            return new MachineCpuSampler(() => Environment.ProcessorCount, ReadSystemTimes, null);
+        }
+
+        return NotSampled("the machine's CPU use is not sampled on this platform (only on Linux and Windows)");
+    }
+
+    /// <summary>A sampler that takes no samples, for <paramref name="reason"/>.</summary>
+    public static MachineCpuSampler NotSampled(string reason) => new(() => Environment.ProcessorCount, () => null, reason);
+
+    // One sample, every IntervalMs from the timer.
+    private void Tick()
+    {
+        // A tick that finds the previous one still running skips: a stalled read must not pile up threads.
+        if (Interlocked.Exchange(ref _ticking, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = _read();
+            lock (_gate)
+            {
+                if (!_stopped && now is { } current && _previous is { } before && current.Total > before.Total && _samples.Count < MaxSamples)
+                {
+                    var share = (double)(current.Busy - Math.Min(current.Busy, before.Busy)) / (current.Total - before.Total);
+                    _samples.Add(new CpuSample(LedgerJournal.NowMs, Math.Min(1.0, share) * Cores));
+                }
+
+                _previous = now ?? _previous;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    /// <summary>Stops sampling (a tick under way adds nothing); the samples stay readable.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+        }
+
+        _timer?.Dispose();
+    }
+
+    /// <summary>
+    /// The busy and total jiffies of the aggregate "cpu" line of /proc/stat text: busy is user, nice, system, irq,
+    /// softirq and steal; idle and iowait are not busy; guest time is already inside user. Null when it cannot be read.
+    /// </summary>
+    internal static (ulong Busy, ulong Total)? ParseProcStat(string text)
+    {
+        var end = text.IndexOf('\n');
+        var first = end < 0 ? text : text.Substring(0, end);
+        var fields = first.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length < 5 || fields[0] != "cpu")
+        {
+            return null;
+        }
+
+        var values = new ulong[8];
+        for (var i = 0; i < values.Length && i + 1 < fields.Length; i++)
+        {
+            if (!ulong.TryParse(fields[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]))
+            {
+                return null;
+            }
+        }
+
+        var idle = values[3] + values[4];
+        var busy = values[0] + values[1] + values[2] + values[5] + values[6] + values[7];
+        return (busy, busy + idle);
+    }
+
+    private static (ulong Busy, ulong Total)? ReadProcStat()
+    {
+        try
+        {
+            using var stream = new FileStream("/proc/stat", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            var buffer = new byte[256];
+            var read = stream.Read(buffer, 0, buffer.Length);
+            return ParseProcStat(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // The online processors /proc/stat counts (every "cpuN" line), which may be more than this process may use.
+    private static int LinuxCores()
+    {
+        try
+        {
+            var cores = 0;
+            foreach (var line in File.ReadLines("/proc/stat"))
+            {
+                if (line.Length > 3 && line.StartsWith("cpu", StringComparison.Ordinal) && char.IsDigit(line[3]))
+                {
+                    cores++;
+                }
+            }
+
+            return Math.Max(1, cores);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Environment.ProcessorCount;
+        }
+    }
+
+    // Kernel time includes idle time.
+    private static (ulong Busy, ulong Total)? ReadSystemTimes()
+    {
+        if (!GetSystemTimes(out var idle, out var kernel, out var user))
+        {
+            return null;
+        }
+
+        var total = kernel + user;
+        return (total - Math.Min(total, idle), total);
+    }
+
+    [DllImport("kernel32.dll", SetLastError = true)]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static extern bool GetSystemTimes(out ulong idleTime, out ulong kernelTime, out ulong userTime);
+}

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Posix;
+using MSBuild.Jobserver.Protocol;
+using MSBuild.Jobserver.Windows;
+
+namespace MSBuild.Jobserver.Platform;
+
+/// <summary>
+/// The jobserver API every caller uses, over the platform chosen once per process here (as jobserver-rs's Client sits
+/// over its unix and windows modules): create a pool, connect to one, wait on several. Nothing below this folder
+/// chooses a platform: a pool's directory and its clients carry the one they were made with.
+/// </summary>
+public static class PoolPlatform
+{
+    // The same check as IsWindows, written out where the platform analyzer (CA1416) can see it guard the Windows type.
+    private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
+
+    /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
+    public static bool IsWindows { get; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.</summary>
+    public static bool CanReopenDescriptorsByPath => PosixPoolPlatform.CanReopenDescriptorsByPath;
+
+    /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
+    internal static IPoolPlatform Current => Chosen.Value;
+
+    /// <summary>
+    /// Creates a pool holding <paramref name="tokens"/> tokens in a private directory of its own (see PoolDirectory): on
+    /// POSIX under <c>$XDG_RUNTIME_DIR</c> (when it is set and private) or the first temporary directory whose path can
+    /// be named in MAKEFLAGS; on Windows under the user's temporary folder.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tokens"/> is not between 1 and <see cref="JobTokenPool.MaxTokens"/>.</exception>
+    /// <exception cref="JobserverException">The pool cannot be created here; the message says why.</exception>
+    public static JobTokenPool CreatePool(int tokens) => CreatePoolIn(tokens, null);
+
+    /// <summary>
+    /// Like <see cref="CreatePool(int)"/>, with the FIFO's per-user directory made inside <paramref name="parentDirectory"/>
+    /// (POSIX; ignored on Windows).
+    /// </summary>
+    public static JobTokenPool CreatePool(int tokens, string parentDirectory) =>
+        CreatePoolIn(tokens, parentDirectory ?? throw new ArgumentNullException(nameof(parentDirectory)));
+
+    /// <summary>
+    /// Joins the one pool all of this user's builds share, creating it with <paramref name="tokens"/> tokens when no
+    /// live build has one; its <see cref="JobTokenPool.Size"/> is the size it was created with. <see cref="JobTokenPool.Close()"/> leaves it; the last
+    /// build to leave removes it. POSIX: a FIFO in the per-user directory; Windows: a semaphore in the session.
+    /// </summary>
+    /// <exception cref="JobserverException">The pool cannot be created or joined here; the message says why.</exception>
+    public static JobTokenPool JoinUserPool(int tokens, string? parentDirectory)
+    {
+        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
+        }
+
+        return Current.JoinUserPool(tokens, parentDirectory);
+    }
+
+    /// <summary>
+    /// Validates <paramref name="auth"/> (see <see cref="JobserverValidator"/>) and connects. For the <c>R,W</c> form on
+    /// Linux the pipe is reopened through /proc/self/fd, so this client never changes the inherited file description.
+    /// </summary>
+    /// <exception cref="JobserverException">The jobserver was rejected or cannot be opened; the message says what to do.</exception>
+    public static JobserverClient Connect(JobserverAuth auth) => Connect(auth, null);
+
+    /// <summary>Like <see cref="Connect(JobserverAuth)"/>, naming <paramref name="variableName"/> in error messages.</summary>
+    public static JobserverClient Connect(JobserverAuth auth, string? variableName)
+    {
+        var validation = JobserverValidator.ValidateOrThrow(auth, variableName);
+        return Current.Connect(validation);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/>, a pipe that another process already validated (such as <c>/proc/&lt;pid&gt;/fd/&lt;n&gt;</c>
+    /// or a pool's FIFO), and checks that it is still that pipe. POSIX only.
+    /// </summary>
+    /// <exception cref="JobserverException">It cannot be opened, or it is not the pipe <paramref name="expected"/> names.</exception>
+    public static JobserverClient ConnectToValidated(string path, PipeIdentity expected)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            throw new ArgumentException("A path is required.", nameof(path));
+        }
+
+        return Current.ConnectToValidated(path, expected);
+    }
+
+    /// <summary>
+    /// Waits on several jobservers at once and takes the first token any of them offers. All clients must come from
+    /// this platform's <see cref="Connect(JobserverAuth)"/>; on Windows at most 63.
+    /// </summary>
+    /// <returns>Which client gave the token (an index into <paramref name="clients"/>), and the token.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
+    public static (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        return Current.AcquireFirst(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
+    }
+
+    /// <summary>
+    /// Waits until one of <paramref name="clients"/> seems to have a free token, and takes none: for a waiter that
+    /// must do something slow (reacquire its MSBuild node) before it can use a token, and must not hold one
+    /// meanwhile. A token that a blocked reader (cargo, rustc) takes the moment it comes back does not count. The
+    /// token may be gone by the time the caller asks for it; the caller then waits again.
+    /// </summary>
+    /// <returns>The index of a client that had a token.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
+    public static int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        return Current.WaitForFreeToken(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
+    }
+
+
+    private static JobTokenPool CreatePoolIn(int tokens, string? parentDirectory)
+    {
+        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
+        }
+
+        var platform = Current;
+        var home = PoolDirectory.Create(platform, parentDirectory);
+        try
+        {
+            return platform.CreatePool(tokens, home);
+        }
+        catch
+        {
+            home.Dispose();
+            throw;
+        }
+    }
+}
