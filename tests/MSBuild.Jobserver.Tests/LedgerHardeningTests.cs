@@ -1,10 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tasks.BuildPool;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Ledger;
-using MSBuild.Jobserver.Tasks.Node;
 using static MSBuild.Jobserver.Tests.LedgerSupport;
 using static MSBuild.Jobserver.Tests.TestSupport;
 
