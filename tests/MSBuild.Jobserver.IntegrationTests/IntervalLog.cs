@@ -85,6 +85,14 @@ internal static class IntervalLog
         esac
         """;
 
+    /// <summary>A logging RUSTC_WRAPPER's closing shell lines: run the compile, log its end, exit with its status.</summary>
+    public const string CompileAndLogItsEnd = """
+        "$@"
+        status=$?
+        echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
+        exit $status
+        """;
+
     /// <summary>RUSTC_WRAPPER: logs every compile of a fixture crate; cargo's probes and other crates run untouched.</summary>
     public const string RustcWrapperScript = $$"""
         #!/bin/sh
@@ -95,10 +103,7 @@ internal static class IntervalLog
         flags=${CARGO_MAKEFLAGS:-}
         {{ResolvePool}}
         echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
-        "$@"
-        status=$?
-        echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
-        exit $status
+        {{CompileAndLogItsEnd}}
 
         """;
 

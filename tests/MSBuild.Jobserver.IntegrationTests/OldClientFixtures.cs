@@ -54,10 +54,7 @@ internal static class OldClientFixtures
         esac
         {{ResolvePool}}
         echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
-        "$@"
-        status=$?
-        echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
-        exit $status
+        {{IntervalLog.CompileAndLogItsEnd}}
 
         """;
 
