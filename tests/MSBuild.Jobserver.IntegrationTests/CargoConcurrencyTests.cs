@@ -52,10 +52,7 @@ public sealed class CargoConcurrencyTests : EndToEndTest
         var run = repo.Build(entry, new BuildOptions { Nodes = 4, Properties = new Dictionary<string, string> { ["JobserverSlots"] = "2" } });
         Report("-m:4 -p:JobserverSlots=2", run);
 
-        Assert.HasCount(12, run.Compiles, run.Describe());
-        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "more compiles at once than JobserverSlots=2:\n" + run.Describe());
-        Assert.AreEqual(2, run.MaxConcurrentCompiles, "two slots were never both used:\n" + run.Describe());
-        Fixtures.AssertCompilesUsedTheBuildsPool(run);
+        Fixtures.AssertCompilesFilledExactly(run, compiles: 12, slots: 2, "JobserverSlots=2");
     }
 
     /// <summary>Test 2, the control: the same fixture without the package goes past 4 compiles at once, so the caps above can fail.</summary>
@@ -84,9 +81,7 @@ public sealed class CargoConcurrencyTests : EndToEndTest
         var run = repo.Build(project, new BuildOptions { Nodes = 2, Properties = new Dictionary<string, string> { ["JobserverSlots"] = "3" } });
         Report("one project, -p:JobserverSlots=3", run);
 
-        Assert.HasCount(4, run.Compiles, run.Describe());
-        Assert.AreEqual(3, run.MaxConcurrentCompiles, "JobserverSlots=3 should let cargo run exactly 3 compiles at once:\n" + run.Describe());
-        Fixtures.AssertCompilesUsedTheBuildsPool(run);
+        Fixtures.AssertCompilesFilledExactly(run, compiles: 4, slots: 3, "JobserverSlots=3 on one cargo");
 
         var summary = Fixtures.Summaries(run);
         Assert.HasCount(1, summary, "one JOBS0030 summary expected:\n" + ProcessRunner.Tail(run.Output));
@@ -104,8 +99,6 @@ public sealed class CargoConcurrencyTests : EndToEndTest
         var run = repo.Build(project, new BuildOptions { Nodes = 2, Properties = new Dictionary<string, string> { ["JobserverSlots"] = "3" } });
         Report("<Sdk Name=\"MSBuild.Jobserver\"/>, -p:JobserverSlots=3", run);
 
-        Assert.HasCount(4, run.Compiles, run.Describe());
-        Assert.AreEqual(3, run.MaxConcurrentCompiles, "the Sdk element should cap cargo at JobserverSlots=3 exactly like the PackageReference:\n" + run.Describe());
-        Fixtures.AssertCompilesUsedTheBuildsPool(run);
+        Fixtures.AssertCompilesFilledExactly(run, compiles: 4, slots: 3, "the Sdk element's JobserverSlots=3 (as with the PackageReference)");
     }
 }

@@ -12,22 +12,7 @@ public sealed partial class DiagnosticsTests : EndToEndTest
     [DataRow("0")]
     public void BadJobserverSlotsIsErrorJobs0020NamingTheValue(string slots)
     {
-        var repo = NewFixture("t11-bad-slots");
-        var project = repo.AddCargoProject("badslots", crates: 1);
-
-        var run = repo.Build(project, new BuildOptions
-        {
-            Nodes = 2,
-            Properties = new Dictionary<string, string> { ["JobserverSlots"] = slots },
-            ExpectSuccess = false,
-        });
-
-        var errors = run.LinesWith("error JOBS0020");
-        TestContext.WriteLine($"JobserverSlots={slots}: exit {run.Outcome.ExitCode}; {errors.FirstOrDefault()}");
-        Assert.AreNotEqual(0, run.Outcome.ExitCode, "the build should fail:\n" + ProcessRunner.Tail(run.Output));
-        Assert.IsNotEmpty(errors, "no error JOBS0020:\n" + ProcessRunner.Tail(run.Output));
-        Assert.IsTrue(errors.All(e => e.Contains($"'{slots}'", StringComparison.Ordinal)), "JOBS0020 should quote the value:\n" + string.Join('\n', errors));
-        Assert.IsEmpty(run.Compiles, "cargo ran although the configuration was rejected");
+        var run = AssertBadSlotsAreRejected("t11-bad-slots", slots);
         Assert.IsEmpty(Fixtures.ErrorCodes(run).Where(c => c != "JOBS0020").ToList(), "other JOBS errors:\n" + ProcessRunner.Tail(run.Output));
     }
 

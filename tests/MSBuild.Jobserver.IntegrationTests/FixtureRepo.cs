@@ -69,6 +69,14 @@ internal sealed class FixtureRepo
     /// <summary>interval.sh, for jobs other than compiles.</summary>
     public string IntervalScript => Path.Combine(Root, "interval.sh");
 
+    /// <summary>A project body whose build runs <c>cargo build</c> through an ordinary &lt;Exec&gt; on the project's <c>ws</c> workspace.</summary>
+    public const string CargoBuildTarget = """
+          <!-- An ordinary Exec: with the package, it takes a token and hands the pool to cargo. -->
+          <Target Name="CargoBuild" AfterTargets="Build">
+            <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
+          </Target>
+        """;
+
     /// <summary>Creates an empty fixture named after <paramref name="name"/>.</summary>
     public static FixtureRepo Create(string name)
     {
@@ -108,12 +116,7 @@ internal sealed class FixtureRepo
     public string AddCargoProject(string name, int crates, PackageUse use = PackageUse.PackageReference, string extraProperties = "")
     {
         CrateGenerator.WriteWorkspace(Path.Combine(Root, name, "ws"), name, crates);
-        return AddProject(name, use, extraProperties, """
-              <!-- An ordinary Exec: with the package, it takes a token and hands the pool to cargo. -->
-              <Target Name="CargoBuild" AfterTargets="Build">
-                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-              </Target>
-            """);
+        return AddProject(name, use, extraProperties, CargoBuildTarget);
     }
 
     /// <summary>Adds <c>{name}/{name}.csproj</c> with <paramref name="body"/> (targets, items); returns its relative path.</summary>
@@ -148,13 +151,19 @@ internal sealed class FixtureRepo
     public BuildRun Build(string entry, BuildOptions? options = null)
     {
         options ??= new BuildOptions();
+        return Run("dotnet", BuildArguments(entry, options), options);
+    }
+
+    /// <summary>dotnet's arguments for <c>build ENTRY -m:N -v:n</c> with <paramref name="options"/>' nodes, node reuse and properties.</summary>
+    public static List<string> BuildArguments(string entry, BuildOptions options)
+    {
         var args = new List<string>
         {
             "build", entry, "-m:" + options.Nodes.ToString(CultureInfo.InvariantCulture), "-v:n", "-tl:off", "-nologo",
             "-nr:" + (options.NodeReuse ? "true" : "false"),
         };
         args.AddRange(options.Properties.Select(p => $"-p:{p.Key}={p.Value}"));
-        return Run("dotnet", args, options);
+        return args;
     }
 
     /// <summary>
@@ -171,6 +180,23 @@ internal sealed class FixtureRepo
         var intervals = Path.Combine(Root, "logs", $"intervals-{label}.log");
         Directory.CreateDirectory(Path.GetDirectoryName(intervals)!);
 
+        var outcome = ProcessRunner.Run(file, args, Root, Path.Combine(Root, "logs", $"build-{label}.log"), BuildEnvironment(tempDirectory, intervals, options), options.Timeout);
+        var result = new BuildRun(outcome, IntervalLog.Read(intervals), tempDirectory);
+        if (options.ExpectSuccess)
+        {
+            Assert.AreEqual(0, outcome.ExitCode, $"the build failed ({outcome}):\n{ProcessRunner.Tail(outcome.Output)}");
+        }
+
+        LeftoverCheck.AssertNothingLeft(result);
+        return result;
+    }
+
+    /// <summary>
+    /// A run's build environment: its own TMPDIR (no XDG_RUNTIME_DIR), NUGET_PACKAGES, the RUSTC_WRAPPER logging to
+    /// <paramref name="intervals"/>, node reuse as asked, no MSBuild server, then <paramref name="options"/>' variables.
+    /// </summary>
+    public Dictionary<string, string?> BuildEnvironment(string tempDirectory, string intervals, BuildOptions options)
+    {
         var environment = new Dictionary<string, string?>
         {
             ["TMPDIR"] = tempDirectory,
@@ -192,15 +218,7 @@ internal sealed class FixtureRepo
             environment[key] = value;
         }
 
-        var outcome = ProcessRunner.Run(file, args, Root, Path.Combine(Root, "logs", $"build-{label}.log"), environment, options.Timeout);
-        var result = new BuildRun(outcome, IntervalLog.Read(intervals), tempDirectory);
-        if (options.ExpectSuccess)
-        {
-            Assert.AreEqual(0, outcome.ExitCode, $"the build failed ({outcome}):\n{ProcessRunner.Tail(outcome.Output)}");
-        }
-
-        LeftoverCheck.AssertNothingLeft(result);
-        return result;
+        return environment;
     }
 
     /// <summary>Removes the fixture (cargo targets included).</summary>

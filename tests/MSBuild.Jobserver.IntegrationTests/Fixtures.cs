@@ -34,6 +34,18 @@ internal static partial class Fixtures
         Assert.HasCount(1, run.Compiles.Select(c => c.FifoPath).Distinct().ToList(), "compiles of one build were handed different pools");
     }
 
+    /// <summary>
+    /// A capped build's proof: all <paramref name="compiles"/> ran, never more than <paramref name="slots"/> at once and
+    /// that many at some moment (so the cap is tested both ways), every one on the build's pool.
+    /// </summary>
+    public static void AssertCompilesFilledExactly(BuildRun run, int compiles, int slots, string cap)
+    {
+        Assert.HasCount(compiles, run.Compiles, run.Describe());
+        Assert.IsLessThanOrEqualTo(slots, run.MaxConcurrentCompiles, $"more compiles at once than {cap}:\n" + run.Describe());
+        Assert.AreEqual(slots, run.MaxConcurrentCompiles, $"{cap}: its {slots} slots were never all used at once:\n" + run.Describe());
+        AssertCompilesUsedTheBuildsPool(run);
+    }
+
     /// <summary>The end-of-build summary lines (JOBS0030), parsed.</summary>
     public static IReadOnlyList<Summary> Summaries(BuildRun run) =>
         SummaryPattern().Matches(run.Output).Select(m => new Summary(

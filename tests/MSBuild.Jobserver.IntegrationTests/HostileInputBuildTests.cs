@@ -42,21 +42,6 @@ public sealed class HostileInputBuildTests : EndToEndTest
     [DataRow("1e9")]
     public void BadJobserverSlotsIsErrorJobs0020NamingTheValue(string slots)
     {
-        var repo = NewFixture("r1-bad-slots");
-        var project = repo.AddCargoProject("badslots", crates: 1);
-
-        var run = repo.Build(project, new BuildOptions
-        {
-            Nodes = 2,
-            Properties = new Dictionary<string, string> { ["JobserverSlots"] = slots },
-            ExpectSuccess = false,
-        });
-
-        var errors = run.LinesWith("error JOBS0020");
-        TestContext.WriteLine($"JobserverSlots={slots}: exit {run.Outcome.ExitCode}; {errors.FirstOrDefault()}");
-        Assert.AreNotEqual(0, run.Outcome.ExitCode, "the build should fail:\n" + ProcessRunner.Tail(run.Output));
-        Assert.IsNotEmpty(errors, "no error JOBS0020:\n" + ProcessRunner.Tail(run.Output));
-        Assert.IsTrue(errors.All(e => e.Contains($"'{slots}'", StringComparison.Ordinal)), "JOBS0020 should quote the value:\n" + string.Join('\n', errors));
-        Assert.IsEmpty(run.Compiles, "cargo ran although the configuration was rejected");
+        AssertBadSlotsAreRejected("r1-bad-slots", slots);
     }
 }

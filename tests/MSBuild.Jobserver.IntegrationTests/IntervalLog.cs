@@ -53,33 +53,57 @@ internal static class IntervalLog
     /// <summary>The variable that names the log file, set in every build's environment.</summary>
     public const string Variable = "JBS_INTERVAL_LOG";
 
-    /// <summary>RUSTC_WRAPPER: logs every compile of a fixture crate; cargo's probes and other crates run untouched.</summary>
-    public const string RustcWrapperScript = """
-        #!/bin/sh
-        # RUSTC_WRAPPER written by the integration tests: logs when each compile of a fixture crate (jbs_*) starts and
-        # ends, with the jobserver it was handed, to $JBS_INTERVAL_LOG. Everything else (cargo's probes) runs untouched.
+    /// <summary>A RUSTC_WRAPPER's opening shell lines: they set <c>crate</c> to the --crate-name of the rustc run it wraps.</summary>
+    public const string FindCrateName = """
         crate=
         prev=
         for arg in "$@"; do
           [ "$prev" = "--crate-name" ] && crate=$arg
           prev=$arg
         done
+        """;
+
+    /// <summary>A RUSTC_WRAPPER's opening shell lines when it wraps only fixture crates (jbs_*): anything else runs untouched.</summary>
+    public const string FixtureCratesOnly = $$"""
+        {{FindCrateName}}
         case "$crate" in
           jbs_*) ;;
           *) exec "$@" ;;
         esac
-        # The pool the compile reaches: the fifo: path, or the file behind the read descriptor of the R,W form.
-        auth=$(printf '%s\n' "${CARGO_MAKEFLAGS:-}" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
+        """;
+
+    /// <summary>
+    /// Shell lines that set <c>pool</c> to the pool named by <c>$flags</c>: its last --jobserver-auth=, resolved to
+    /// the fifo: path or to the file behind the read descriptor of the R,W form.
+    /// </summary>
+    public const string ResolvePool = """
+        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
         case "$auth" in
           fifo:*) pool=${auth#fifo:} ;;
           *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
           *) pool= ;;
         esac
-        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
+        """;
+
+    /// <summary>A logging RUSTC_WRAPPER's closing shell lines: run the compile, log its end, exit with its status.</summary>
+    public const string CompileAndLogItsEnd = """
         "$@"
         status=$?
         echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
         exit $status
+        """;
+
+    /// <summary>RUSTC_WRAPPER: logs every compile of a fixture crate; cargo's probes and other crates run untouched.</summary>
+    public const string RustcWrapperScript = $$"""
+        #!/bin/sh
+        # RUSTC_WRAPPER written by the integration tests: logs when each compile of a fixture crate (jbs_*) starts and
+        # ends, with the jobserver it was handed, to $JBS_INTERVAL_LOG. Everything else (cargo's probes) runs untouched.
+        {{FixtureCratesOnly}}
+        # The pool the compile reaches: the fifo: path, or the file behind the read descriptor of the R,W form.
+        flags=${CARGO_MAKEFLAGS:-}
+        {{ResolvePool}}
+        echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
+        {{CompileAndLogItsEnd}}
 
         """;
 

@@ -21,20 +21,11 @@ public sealed class MemoryLimitTests : EndToEndTest
     private const int ThresholdMiB = 2950;
     private const string CgroupRoot = "/sys/fs/cgroup/memory";
 
-    private const string HogWrapperScript = """
+    private const string HogWrapperScript = $$"""
         #!/bin/sh
         # RUSTC_WRAPPER: each compile of a fixture crate first needs $JBS_HOG_MIB MiB for $JBS_HOG_SECONDS s (allocated and
         # touched), logged as its interval; a compile whose allocation is killed (OOM) is logged to $JBS_HOG_LOG and fails.
-        crate=
-        prev=
-        for arg in "$@"; do
-          [ "$prev" = "--crate-name" ] && crate=$arg
-          prev=$arg
-        done
-        case "$crate" in
-          jbs_*) ;;
-          *) exec "$@" ;;
-        esac
+        {{IntervalLog.FixtureCratesOnly}}
         echo "S $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
         python3 -c 'import sys, time; b = b"x" * (int(sys.argv[1]) << 20); time.sleep(float(sys.argv[2]))' "$JBS_HOG_MIB" "$JBS_HOG_SECONDS"
         status=$?

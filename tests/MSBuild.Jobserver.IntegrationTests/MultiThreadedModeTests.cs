@@ -18,10 +18,7 @@ public sealed class MultiThreadedModeTests : EndToEndTest
         var run = BuildMt(repo, entry, "-p:JobserverSlots=2");
         Report("-mt -m:4, JobserverSlots=2", run);
 
-        Assert.HasCount(12, run.Compiles, run.Describe());
-        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "more compiles at once than the build's 2 slots under -mt:\n" + run.Describe());
-        Assert.AreEqual(2, run.MaxConcurrentCompiles, "the pool's 2 slots were never both used:\n" + run.Describe());
-        Fixtures.AssertCompilesUsedTheBuildsPool(run);
+        Fixtures.AssertCompilesFilledExactly(run, compiles: 12, slots: 2, "the build's JobserverSlots=2 under -mt");
     }
 
     /// <summary>

@@ -33,16 +33,11 @@ internal static class OldClientFixtures
     public const string CCompilePrefix = "cc-";
 
     /// <summary>The wrappers' shell lines that set <c>pool</c> to the pool a client finds in its environment.</summary>
-    private const string ResolvePool = """
+    private const string ResolvePool = $$$"""
         # The pool a client finds: the first of CARGO_MAKEFLAGS/MAKEFLAGS set, its last --jobserver-auth=, resolved
         # to the fifo: path or to the file behind the read descriptor of the R,W form.
         flags=${CARGO_MAKEFLAGS:-${MAKEFLAGS:-}}
-        auth=$(printf '%s\n' "$flags" | tr ' ' '\n' | grep '^--jobserver-auth=' | tail -n 1 | cut -d= -f2-)
-        case "$auth" in
-          fifo:*) pool=${auth#fifo:} ;;
-          *,*) pool=$(readlink "/proc/$$/fd/${auth%%,*}" 2>/dev/null) ;;
-          *) pool= ;;
-        esac
+        {{{IntervalLog.ResolvePool}}}
         """;
 
     /// <summary>
@@ -53,21 +48,13 @@ internal static class OldClientFixtures
         #!/bin/sh
         # RUSTC_WRAPPER written by the old-client tests: logs when each rustc run (but cargo's probes) starts and ends,
         # with the jobserver it was handed, to $JBS_INTERVAL_LOG.
-        crate=
-        prev=
-        for arg in "$@"; do
-          [ "$prev" = "--crate-name" ] && crate=$arg
-          prev=$arg
-        done
+        {{IntervalLog.FindCrateName}}
         case "$crate" in
           ""|___) exec "$@" ;;
         esac
         {{ResolvePool}}
         echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-} | ${MAKEFLAGS:-} pool=$pool" >> "$JBS_INTERVAL_LOG"
-        "$@"
-        status=$?
-        echo "E $$ $crate $(date +%s.%N)" >> "$JBS_INTERVAL_LOG"
-        exit $status
+        {{IntervalLog.CompileAndLogItsEnd}}
 
         """;
 

@@ -28,12 +28,32 @@ internal static class ProcessRunner
     };
 
     /// <summary>
-    /// Runs <paramref name="file"/> with <paramref name="args"/> in <paramref name="workingDirectory"/>; the
-    /// environment is the test host's, scrubbed (see above), then overlaid with <paramref name="environment"/> (a null
-    /// value removes the variable). After <paramref name="timeout"/> the whole process tree is killed and the test fails.
+    /// Runs <paramref name="file"/> with <paramref name="args"/> in <paramref name="workingDirectory"/> (see
+    /// <see cref="StartInfo"/>). After <paramref name="timeout"/> the whole process tree is killed and the test fails.
     /// </summary>
     public static ProcessOutcome Run(string file, IEnumerable<string> args, string workingDirectory, string outputFile,
         IReadOnlyDictionary<string, string?> environment, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(StartInfo(file, args, workingDirectory, outputFile, environment)) ?? throw new InvalidOperationException("could not start " + file);
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Assert.Fail($"'{file} {string.Join(' ', args)}' did not finish within {timeout.TotalSeconds:0} s and was killed. Output:\n{Tail(ReadOutput(outputFile))}");
+        }
+
+        clock.Stop();
+        return new ProcessOutcome(process.ExitCode, ReadOutput(outputFile), clock.Elapsed, outputFile);
+    }
+
+    /// <summary>
+    /// How to start <paramref name="file"/> with <paramref name="args"/> in <paramref name="workingDirectory"/>, its
+    /// output (stdout and stderr) to <paramref name="outputFile"/>; the environment is the test host's, scrubbed (see
+    /// above), then overlaid with <paramref name="environment"/> (a null value removes the variable).
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> args, string workingDirectory, string outputFile,
+        IReadOnlyDictionary<string, string?> environment)
     {
         // sh opens the output file and execs the command, so the process we wait for is the command itself.
         var info = new ProcessStartInfo("/bin/sh")
@@ -68,18 +88,7 @@ internal static class ProcessRunner
 
         info.Environment["JBS_OUTPUT_FILE"] = outputFile;
         Directory.CreateDirectory(Path.GetDirectoryName(outputFile)!);
-
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + file);
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"'{file} {string.Join(' ', args)}' did not finish within {timeout.TotalSeconds:0} s and was killed. Output:\n{Tail(ReadOutput(outputFile))}");
-        }
-
-        clock.Stop();
-        return new ProcessOutcome(process.ExitCode, ReadOutput(outputFile), clock.Elapsed, outputFile);
+        return info;
     }
 
     /// <summary>The last lines of a long output, for assertion messages.</summary>

@@ -20,19 +20,10 @@ internal static class ReliabilitySupport
     /// A RUSTC_WRAPPER for fixture crates that never finish on their own: logs its start, then sleeps in place of the
     /// compile (exec, so the logged pid is the sleeping process). The slot cargo gave it stays taken until it is killed.
     /// </summary>
-    public const string SlowWrapperScript = """
+    public const string SlowWrapperScript = $$"""
         #!/bin/sh
         # A RUSTC_WRAPPER whose fixture-crate compiles never end: each holds its jobserver slot until it is killed.
-        crate=
-        prev=
-        for arg in "$@"; do
-          [ "$prev" = "--crate-name" ] && crate=$arg
-          prev=$arg
-        done
-        case "$crate" in
-          jbs_*) ;;
-          *) exec "$@" ;;
-        esac
+        {{IntervalLog.FixtureCratesOnly}}
         echo "S $$ $crate $(date +%s.%N) ${CARGO_MAKEFLAGS:-}" >> "$JBS_SLOW_LOG"
         exec sleep 300
 
@@ -61,15 +52,6 @@ internal static class ReliabilitySupport
         exit 0
 
         """;
-
-    private static readonly string[] Scrubbed =
-    {
-        "MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS", "MAKELEVEL", "MAKE_TERMOUT", "MAKE_TERMERR", "MAKEOVERRIDES",
-        "MSBUILD_JOBSERVER_FIFO", "MSBUILD_JOBSERVER_PROJECT",
-        "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildLoadMicrosoftTargetsReadOnly", "MSBUILDNOINPROCNODE",
-        "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO_BUILD_TARGET_DIR", "RUSTFLAGS",
-        "XDG_RUNTIME_DIR", "TMPDIR",
-    };
 
     private static int _runs;
 
@@ -105,17 +87,15 @@ internal static class ReliabilitySupport
         }
     }
 
-    /// <summary>Starts <c>dotnet build</c> of <paramref name="entry"/> in the background with the fixture's build environment.</summary>
-    public static BackgroundBuild StartBuild(FixtureRepo repo, string entry, BuildOptions options, string? tempDirectory = null)
+    /// <summary>Adds <c>{name}/{name}.csproj</c> running <c>cargo build</c> on a heavy workspace (<see cref="WriteHeavyWorkspace"/>); returns its relative path.</summary>
+    public static string AddHeavyCargoProject(FixtureRepo repo, string name, int crates, int copies)
     {
-        var args = new List<string>
-        {
-            "build", entry, "-m:" + options.Nodes.ToString(CultureInfo.InvariantCulture), "-v:n", "-tl:off", "-nologo",
-            "-nr:" + (options.NodeReuse ? "true" : "false"),
-        };
-        args.AddRange(options.Properties.Select(p => $"-p:{p.Key}={p.Value}"));
-        return Start(repo, "dotnet", args, options, tempDirectory);
+        WriteHeavyWorkspace(Path.Combine(repo.Root, name, "ws"), name, crates, copies);
+        return repo.AddProject(name, PackageUse.PackageReference, "", FixtureRepo.CargoBuildTarget);
     }
+
+    /// <summary>Starts <c>dotnet build</c> of <paramref name="entry"/> in the background with the fixture's build environment.</summary>
+    public static BackgroundBuild StartBuild(FixtureRepo repo, string entry, BuildOptions options, string? tempDirectory = null) => Start(repo, "dotnet", FixtureRepo.BuildArguments(entry, options), options, tempDirectory);
 
     /// <summary>Starts <paramref name="file"/> in the fixture's directory with the build environment (as FixtureRepo.Run does).</summary>
     public static BackgroundBuild Start(FixtureRepo repo, string file, IReadOnlyList<string> args, BuildOptions options, string? tempDirectory = null)
@@ -128,53 +108,7 @@ internal static class ReliabilitySupport
         var intervals = Path.Combine(logs, $"intervals-{label}.log");
         var output = Path.Combine(logs, $"build-{label}.log");
 
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = repo.Root };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$0\" \"$@\" >\"$JBS_OUTPUT_FILE\" 2>&1 </dev/null");
-        info.ArgumentList.Add(file);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in Scrubbed)
-        {
-            info.Environment.Remove(name);
-        }
-
-        var environment = new Dictionary<string, string?>
-        {
-            ["TMPDIR"] = tempDirectory,
-            ["NUGET_PACKAGES"] = PackageFeed.PackagesDirectory,
-            ["MSBUILDDISABLENODEREUSE"] = options.NodeReuse ? null : "1",
-            ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            ["DOTNET_NOLOGO"] = "1",
-            ["MSBUILDTERMINALLOGGER"] = "off",
-            ["RUSTC_WRAPPER"] = repo.RustcWrapper,
-            ["CARGO_TERM_COLOR"] = "never",
-            ["CARGO_TERM_PROGRESS_WHEN"] = "never",
-            [IntervalLog.Variable] = intervals,
-            [FixtureRepo.MarkerVariable] = repo.Marker,
-            ["JBS_OUTPUT_FILE"] = output,
-        };
-        foreach (var (key, value) in options.Environment)
-        {
-            environment[key] = value;
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            if (value is null)
-            {
-                info.Environment.Remove(key);
-            }
-            else
-            {
-                info.Environment[key] = value;
-            }
-        }
-
+        var info = ProcessRunner.StartInfo(file, args, repo.Root, output, repo.BuildEnvironment(tempDirectory, intervals, options));
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + file);
         return new BackgroundBuild(process, clock, output, intervals, tempDirectory);

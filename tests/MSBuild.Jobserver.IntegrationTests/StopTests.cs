@@ -22,15 +22,7 @@ public sealed class StopTests : EndToEndTest
     public void CtrlCDuringCargoBuildsStopsWithinFiveSecondsAndTheNextBuildWorks()
     {
         var repo = NewFixture("r4-ctrl-c");
-        var projects = new[] { "c1", "c2" }.Select(name =>
-        {
-            ReliabilitySupport.WriteHeavyWorkspace(Path.Combine(repo.Root, name, "ws"), name, crates: 2, copies: 10);
-            return repo.AddProject(name, PackageUse.PackageReference, "", """
-                  <Target Name="CargoBuild" AfterTargets="Build">
-                    <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-                  </Target>
-                """);
-        }).ToList();
+        var projects = new[] { "c1", "c2" }.Select(name => ReliabilitySupport.AddHeavyCargoProject(repo, name, crates: 2, copies: 10)).ToList();
         var entry = repo.AddTraversal("all.proj", projects);
 
         using var build = ReliabilitySupport.StartBuild(repo, entry, new BuildOptions { Nodes = 2 });
@@ -131,19 +123,10 @@ public sealed class StopTests : EndToEndTest
     public void SigkilledBuildLeavesAStaleDirectoryThatTheNextFailingBuildSweeps()
     {
         var repo = NewFixture("r4-sigkill");
-        ReliabilitySupport.WriteHeavyWorkspace(Path.Combine(repo.Root, "victim", "ws"), "victim", crates: 1, copies: 10);
-        var victim = repo.AddProject("victim", PackageUse.PackageReference, "", """
-              <Target Name="CargoBuild" AfterTargets="Build">
-                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-              </Target>
-            """);
+        var victim = ReliabilitySupport.AddHeavyCargoProject(repo, "victim", crates: 1, copies: 10);
         var brokenCrates = CrateGenerator.WriteWorkspace(Path.Combine(repo.Root, "broken", "ws"), "broken", crates: 1);
         File.AppendAllText(Path.Combine(repo.Root, "broken", "ws", brokenCrates[0], "src", "lib.rs"), "pub fn broken( {\n");
-        var broken = repo.AddProject("broken", PackageUse.PackageReference, "", """
-              <Target Name="CargoBuild" AfterTargets="Build">
-                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-              </Target>
-            """);
+        var broken = repo.AddProject("broken", PackageUse.PackageReference, "", FixtureRepo.CargoBuildTarget);
 
         string[] stale;
         string tempDirectory;

@@ -111,15 +111,7 @@ public sealed class UserScopeTests : EndToEndTest
         var repo = NewFixture("uk");
         var shared = SharedTemp(repo);
         var log = Path.Combine(repo.Root, "logs", "shared-intervals.log");
-        var heavy = new[] { "wk0", "wk1" }.Select(name =>
-        {
-            ReliabilitySupport.WriteHeavyWorkspace(Path.Combine(repo.Root, name, "ws"), name, crates: 3, copies: 3);
-            return repo.AddProject(name, PackageUse.PackageReference, "", """
-                  <Target Name="CargoBuild" AfterTargets="Build">
-                    <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-                  </Target>
-                """);
-        }).ToList();
+        var heavy = new[] { "wk0", "wk1" }.Select(name => ReliabilitySupport.AddHeavyCargoProject(repo, name, crates: 3, copies: 3)).ToList();
         var killedEntry = repo.AddTraversal("wk.proj", heavy);
         var survivorEntry = AddBuild(repo, "ws", 2, 4);
 

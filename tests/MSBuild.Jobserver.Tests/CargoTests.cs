@@ -37,15 +37,14 @@ public sealed class CargoTests
 
         // Logs each compile of a workspace crate (not cargo's `rustc -vV` queries) as "start end".
         var wrapper = Path.Combine(s_workspace, "rustc-wrapper.sh");
-        File.WriteAllText(wrapper, string.Join('\n',
+        TestSupport.WriteLines(wrapper,
             "#!/bin/sh",
             "case \" $* \" in *\" --crate-name w\"[0-9]*) log=1 ;; *) log=0 ;; esac",
             "s=$(date +%s.%N)",
             "\"$@\"; rc=$?",
             "e=$(date +%s.%N)",
             "[ $log = 1 ] && echo \"$s $e\" >> \"$WRAPPER_LOG\"",
-            "exit $rc",
-            string.Empty));
+            "exit $rc");
         Assert.AreEqual(0, Mono.Unix.Native.Syscall.chmod(wrapper, (Mono.Unix.Native.FilePermissions)Convert.ToUInt32("700", 8)));
     }
 

@@ -39,9 +39,7 @@ public sealed class ClientTests
         using var client = PoolPlatform.Connect(pool.Auth);
         var held = client.Acquire(CancellationToken.None);
         using var cts = new CancellationTokenSource();
-        var waiter = Task.Run(() => client.Acquire(cts.Token));
-        Thread.Sleep(300);
-        Assert.IsFalse(waiter.IsCompleted, "Acquire returned although the pool was empty");
+        var waiter = StartBlocked(() => client.Acquire(cts.Token), 300);
         cts.Cancel();
         // Without the cancellation the acquire would block for good (the pool is empty): ending at all is the
         // behaviour; the bound only keeps a broken build from hanging the run (speed is the bench's).
@@ -74,9 +72,7 @@ public sealed class ClientTests
         using var holder = PoolPlatform.Connect(pool.Auth);
         using var waiter = PoolPlatform.Connect(pool.Auth);
         var held = holder.Acquire(CancellationToken.None);
-        var pending = Task.Run(() => waiter.Acquire(CancellationToken.None, TimeSpan.FromSeconds(10)));
-        Thread.Sleep(200);
-        Assert.IsFalse(pending.IsCompleted);
+        var pending = StartBlocked(() => waiter.Acquire(CancellationToken.None, TimeSpan.FromSeconds(10)), 200);
         holder.Release(held);
         Assert.IsTrue(pending.Wait(1000));
         Assert.AreEqual(0, pool.CountAvailable());
@@ -159,9 +155,7 @@ public sealed class ClientTests
         Assert.AreEqual(1, index);
         Assert.AreEqual(0, full.CountAvailable());
 
-        var later = Task.Run(() => PoolPlatform.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5)));
-        Thread.Sleep(150);
-        Assert.IsFalse(later.IsCompleted);
+        var later = StartBlocked(() => PoolPlatform.AcquireAny(new[] { a, b }, CancellationToken.None, TimeSpan.FromSeconds(5)), 150);
         a.Release(blocker);
         Assert.IsTrue(later.Wait(1000));
         Assert.AreEqual(0, later.Result.Index);
@@ -235,5 +229,14 @@ public sealed class ClientTests
         client.Dispose();
         Assert.ThrowsExactly<ObjectDisposedException>(() => client.TryAcquire(out _));
         Assert.AreEqual(1, pool.CountAvailable());
+    }
+
+    /// <summary>Starts <paramref name="acquire"/> on another thread; after <paramref name="settleMs"/> it must still be waiting.</summary>
+    private static Task<T> StartBlocked<T>(Func<T> acquire, int settleMs)
+    {
+        var task = Task.Run(acquire);
+        Thread.Sleep(settleMs);
+        Assert.IsFalse(task.IsCompleted, "the acquire returned although the pool was empty");
+        return task;
     }
 }

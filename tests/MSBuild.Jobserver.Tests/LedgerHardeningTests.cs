@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
@@ -6,6 +5,8 @@ using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.EveryNode;
 using MSBuild.Jobserver.Tokens;
+using static MSBuild.Jobserver.Tests.LedgerSupport;
+using static MSBuild.Jobserver.Tests.TestSupport;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -44,10 +45,8 @@ public sealed class LedgerHardeningTests
         var helper = $"dd if={fifo} bs=1 count=1 status=none >/dev/null; : > {got}; sleep 3; printf + > {fifo}; : > {done}";
         var node = View(pool, Size);
         var held = node.TryAcquire("daemon", "tool") ?? throw new AssertFailedException("no token for the tool");
-        held.ShareWithTool(true);
-        using (var tool = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", string.Format(launch, helper) }, UseShellExecute = false })!)
+        using (var tool = StartTool(held, string.Format(launch, helper)))
         {
-            held.ShareWithTool(false);
             tool.WaitForExit();
         }
 
@@ -72,7 +71,7 @@ public sealed class LedgerHardeningTests
 
         TestContext.WriteLine($"{kind}: checked {checks} times while the helper ran: no refill");
         Assert.IsTrue(checks >= 5, "checked while the helper ran (" + checks + " times)");
-        var after = WaitForValue(() => TakeAndGiveBack(other), r => r == default && pool.CountAvailable() == Size, TimeSpan.FromSeconds(10));
+        var after = WaitFor(() => TakeAndGiveBack(other), r => r == default && pool.CountAvailable() == Size, TimeSpan.FromSeconds(10));
         Assert.AreEqual(default, after, kind + ": once the helper gave its token back, nothing is lost");
         Assert.AreEqual(Size, pool.CountAvailable());
         Assert.IsEmpty(Directory.GetFiles(pool.Directory, "lease-*"), "the lease is removed once nobody holds it");
@@ -95,16 +94,7 @@ public sealed class LedgerHardeningTests
             ? fixedSeed
             : Environment.TickCount;
         TestContext.WriteLine("seed " + seed + " (set JOBSERVER_CHAOS_SEED to replay it)");
-        var nodes = Enumerable.Range(0, Size).Select(i => Task.Run(() => TestSupport.Run("dotnet", new[]
-        {
-            TestSupport.ProbeDll, "chaos", pool.Directory, pool.Identity!.Value.ToString(), Size.ToString(CultureInfo.InvariantCulture),
-            Rounds.ToString(CultureInfo.InvariantCulture), barrier, i.ToString(CultureInfo.InvariantCulture), Size.ToString(CultureInfo.InvariantCulture),
-            (seed + i).ToString(CultureInfo.InvariantCulture), logs,
-        }, timeout: TimeSpan.FromMinutes(8)))).ToArray();
-        Task.WaitAll(nodes);
-
-        var results = nodes.Select(n => n.Result).ToList();
-        results.ForEach(r => TestContext.WriteLine(r.ToString()));
+        var results = RunNodes(Size, i => ProbeArguments("chaos", pool, Rounds, barrier, i, Size, seed + i, logs), TimeSpan.FromMinutes(8), TestContext);
         results.ForEach(r => Assert.AreEqual(0, r.ExitCode, r.ToString()));
         var counts = results.Select(r => r.Stdout.Split('\n').Last(l => l.StartsWith("lost=", StringComparison.Ordinal)).Split(' ')
             .Select(kv => int.Parse(kv.Split('=')[1], CultureInfo.InvariantCulture)).ToArray()).ToList();
@@ -141,10 +131,8 @@ public sealed class LedgerHardeningTests
         var got = Path.Combine(_parent, "got");
         var node = View(pool, Size);
         var held = node.TryAcquire("daemon", "tool") ?? throw new AssertFailedException("no token for the tool");
-        held.ShareWithTool(true);
         var helper = $"dd if={fifo} bs=1 count=2 iflag=fullblock status=none >/dev/null; : > {got}; exec sleep 60";
-        using var tool = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", $"( {helper} ) </dev/null >/dev/null 2>&1 & echo $!" }, UseShellExecute = false, RedirectStandardOutput = true })!;
-        held.ShareWithTool(false);
+        using var tool = StartTool(held, $"( {helper} ) </dev/null >/dev/null 2>&1 & echo $!", redirectOutput: true);
         var helperPid = int.Parse(tool.StandardOutput.ReadLine()!.Trim(), System.Globalization.CultureInfo.InvariantCulture);
         tool.WaitForExit();
         held.Dispose();
@@ -260,44 +248,6 @@ public sealed class LedgerHardeningTests
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Directory.Exists(directory);
-        }
-    }
-
-    private static PoolConnection View(JobTokenPool pool, int size)
-    {
-        var view = new PoolConnection(new BuildJobserverHandle
-        {
-            Mode = BuildJobserverMode.Owned,
-            Slots = size,
-            PoolPath = pool.Auth.Path!,
-            PoolIdentity = pool.Identity,
-            Directory = pool.Directory,
-        });
-        Assert.IsTrue(view.TryConnect(out var problem), problem);
-        return view;
-    }
-
-    private static RefillResult TakeAndGiveBack(PoolConnection view)
-    {
-        var held = view.TryAcquire("test", "probe") ?? throw new AssertFailedException("no free token");
-        held.Dispose();
-        return held.Refill;
-    }
-
-    private static bool WaitFor(Func<bool> done, TimeSpan timeout) => WaitForValue(done, d => d, timeout);
-
-    private static T WaitForValue<T>(Func<T> probe, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = probe();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            Thread.Sleep(100);
         }
     }
 }

@@ -5,6 +5,9 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tasks.EveryNode;
 using MSBuild.Jobserver.Tokens;
 using Mono.Unix.Native;
+using MSBuild.Jobserver.Protocol;
+using static MSBuild.Jobserver.Tests.LedgerSupport;
+using static MSBuild.Jobserver.Tests.TestSupport;
 
 namespace MSBuild.Jobserver.Tests;
 
@@ -34,15 +37,8 @@ public sealed class LedgerTests
         const int Size = 4, Rounds = 50;
         using var pool = PoolPlatform.CreatePool(Size, _parent);
         var barrier = Directory.CreateDirectory(Path.Combine(_parent, "barrier")).FullName;
-        var nodes = Enumerable.Range(0, Size).Select(i => Task.Run(() => TestSupport.Run("dotnet", new[]
-        {
-            TestSupport.ProbeDll, "give-back", pool.Directory, pool.Identity!.Value.ToString(), Size.ToString(CultureInfo.InvariantCulture),
-            Rounds.ToString(CultureInfo.InvariantCulture), barrier, i.ToString(CultureInfo.InvariantCulture), Size.ToString(CultureInfo.InvariantCulture),
-        }, timeout: TimeSpan.FromMinutes(3)))).ToArray();
-        Task.WaitAll(nodes);
+        var results = RunNodes(Size, i => ProbeArguments("give-back", pool, Rounds, barrier, i, Size), TimeSpan.FromMinutes(3), TestContext);
 
-        var results = nodes.Select(n => n.Result).ToList();
-        results.ForEach(r => TestContext.WriteLine(r.ToString()));
         foreach (var result in results.OrderBy(r => r.Stderr.Contains("TimeoutException", StringComparison.Ordinal)))
         {
             Assert.AreEqual(0, result.ExitCode, result.ToString());
@@ -99,9 +95,7 @@ public sealed class LedgerTests
         var parent = parentView.TryAcquire("cc-crate", "cargo") ?? throw new AssertFailedException("no token for the parent");
         var wrote = Path.Combine(_parent, "wrote");
         var script = $"printf + > '{fifo}'; : > '{wrote}'; sleep 3; dd if='{fifo}' bs=1 count=1 status=none > /dev/null";
-        parent.ShareWithTool(true);
-        using var tool = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", script }, UseShellExecute = false })!;
-        parent.ShareWithTool(false);
+        using var tool = StartTool(parent, script);
 
         WaitFor(() => File.Exists(wrote), w => w, TimeSpan.FromSeconds(10));
         var other = View(pool, Size);
@@ -126,31 +120,10 @@ public sealed class LedgerTests
         Assert.AreEqual(Size, pool.CountAvailable());
     }
 
-    private static PoolConnection View(JobTokenPool pool, int size)
-    {
-        var view = new PoolConnection(new BuildJobserverHandle
-        {
-            Mode = BuildJobserverMode.Owned,
-            Slots = size,
-            PoolPath = pool.Auth.Path!,
-            PoolIdentity = pool.Identity,
-            Directory = pool.Directory,
-        });
-        Assert.IsTrue(view.TryConnect(out var problem), problem);
-        return view;
-    }
-
-    private static RefillResult TakeAndGiveBack(PoolConnection view)
-    {
-        var held = view.TryAcquire("test", "probe") ?? throw new AssertFailedException("no free token");
-        held.Dispose();
-        return held.Refill;
-    }
-
     private static Process StartHoldTool(JobTokenPool pool, params string[] tool)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { TestSupport.ProbeDll, "hold-tool", pool.Directory, pool.Identity!.Value.ToString(), pool.Size.ToString(CultureInfo.InvariantCulture) }.Concat(tool))
+        foreach (var arg in ProbeArguments("hold-tool", pool, tool))
         {
             info.ArgumentList.Add(arg);
         }
@@ -163,20 +136,5 @@ public sealed class LedgerTests
         var line = node.StandardOutput.ReadLine() ?? "";
         Assert.IsTrue(line.StartsWith("STARTED ", StringComparison.Ordinal), "probe said: " + line);
         return int.Parse(line.Substring(8), CultureInfo.InvariantCulture);
-    }
-
-    private static T WaitFor<T>(Func<T> probe, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = probe();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            Thread.Sleep(100);
-        }
     }
 }

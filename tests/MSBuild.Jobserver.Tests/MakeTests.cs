@@ -36,13 +36,12 @@ public sealed class MakeTests
     {
         var log = Path.Combine(_dir, "jobs.log");
         var makefile = Path.Combine(_dir, "Makefile");
-        File.WriteAllText(makefile, string.Join('\n',
+        TestSupport.WriteLines(makefile,
             "JOBS := j1 j2 j3 j4 j5 j6",
             "all: $(JOBS)",
             "$(JOBS):",
             "\t@s=$$(date +%s.%N); sleep 0.5; e=$$(date +%s.%N); echo \"$$s $$e\" >> \"$(LOG)\"",
-            ".PHONY: all $(JOBS)",
-            string.Empty));
+            ".PHONY: all $(JOBS)");
 
         using var pool = PoolPlatform.CreatePool(Slots, _dir);
         using var client = PoolPlatform.Connect(pool.Auth);
@@ -74,14 +73,13 @@ public sealed class MakeTests
     public void OurClientTakesTokensFromMakesPoolAndGivesThemAllBack()
     {
         var makefile = Path.Combine(_dir, "Makefile");
-        File.WriteAllText(makefile, string.Join('\n',
+        TestSupport.WriteLines(makefile,
             "all: p1 p2 p3 p4",
             "p1 p2 p3 p4:",
             "\t+@dotnet \"$(PROBE)\" inherited 60",
-            ".PHONY: all p1 p2 p3 p4",
-            string.Empty));
+            ".PHONY: all p1 p2 p3 p4");
 
-        var result = TestSupport.Run("make", new[] { "-j3", "-f", makefile, "all", "PROBE=" + TestSupport.ProbeDll }, workingDirectory: _dir);
+        var result = RunMakeWithProbe(makefile);
 
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         var ok = result.Stdout.Split('\n').Where(l => l.StartsWith("OK ", StringComparison.Ordinal)).ToList();
@@ -98,12 +96,11 @@ public sealed class MakeTests
     public void ARuleWithoutPlusIsRejectedBeforeAnyByteMoves()
     {
         var makefile = Path.Combine(_dir, "Makefile");
-        File.WriteAllText(makefile, string.Join('\n',
+        TestSupport.WriteLines(makefile,
             "all:",
-            "\t@dotnet \"$(PROBE)\" inherited 1; echo \"exit $$?\"",
-            string.Empty));
+            "\t@dotnet \"$(PROBE)\" inherited 1; echo \"exit $$?\"");
 
-        var result = TestSupport.Run("make", new[] { "-j3", "-f", makefile, "all", "PROBE=" + TestSupport.ProbeDll }, workingDirectory: _dir);
+        var result = RunMakeWithProbe(makefile);
 
         // make 4.3 leaves --jobserver-auth=3,4 in MAKEFLAGS but closes the pipe in the child. A .NET process reuses
         // 3 and 4 at once for a pipe of its own (close-on-exec), so the verdict is CloseOnExec; a process that
@@ -118,4 +115,8 @@ public sealed class MakeTests
         StringAssert.Contains(rejection, "'+'");
         Assert.DoesNotContain("INTERNAL", result.Stderr, result.ToString());
     }
+
+    /// <summary><c>make -j3 all</c> of <paramref name="makefile"/>, with PROBE naming the probe.</summary>
+    private ProcessResult RunMakeWithProbe(string makefile) =>
+        TestSupport.Run("make", new[] { "-j3", "-f", makefile, "all", "PROBE=" + TestSupport.ProbeDll }, workingDirectory: _dir);
 }

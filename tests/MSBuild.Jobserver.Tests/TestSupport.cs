@@ -15,6 +15,9 @@ internal static class TestSupport
         return path;
     }
 
+    /// <summary>Writes <paramref name="lines"/> to <paramref name="path"/>, each ended by '\n' (a Makefile or script needs no '\r').</summary>
+    public static void WriteLines(string path, params string[] lines) => File.WriteAllText(path, string.Concat(lines.Select(l => l + "\n")));
+
     public static bool HasTool(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(d => d.Length > 0 && File.Exists(Path.Combine(d, name)));
 
@@ -56,6 +59,25 @@ internal static class TestSupport
         process.WaitForExit();
         return new ProcessResult(process.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>Asks <paramref name="probe"/> every 100 ms until <paramref name="done"/> says yes or <paramref name="timeout"/> passes; returns the last answer.</summary>
+    public static T WaitFor<T>(Func<T> probe, Func<T, bool> done, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = probe();
+            if (done(value) || clock.Elapsed > timeout)
+            {
+                return value;
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Whether <paramref name="done"/> came true within <paramref name="timeout"/> (asked every 100 ms).</summary>
+    public static bool WaitFor(Func<bool> done, TimeSpan timeout) => WaitFor(done, d => d, timeout);
 
     /// <summary>Lines "start end" (any unit, same clock for all) → the largest number of intervals open at once.</summary>
     public static int MaxOverlap(IEnumerable<string> lines)

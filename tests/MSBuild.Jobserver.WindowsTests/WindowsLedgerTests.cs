@@ -63,7 +63,7 @@ public sealed partial class WindowsLedgerTests
     [TestMethod]
     public void A_killed_node_s_orphaned_tool_keeps_its_token_until_it_ends()
     {
-        // A node (the probe, through the tasks' NodeJobserver and ledger) takes one of 2 tokens and starts a tool that
+        // A node (the probe, through the tasks' PoolConnection and ledger) takes one of 2 tokens and starts a tool that
         // runs 4 s; the node is killed (TerminateProcess). While the tool runs, no refill may mint its token.
         var work = Path.Combine(WindowsArtifacts.WorkDirectory, "orphan-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
