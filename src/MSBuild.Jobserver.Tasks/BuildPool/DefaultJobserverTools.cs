@@ -12,26 +12,18 @@ namespace MSBuild.Jobserver.Tasks.BuildPool;
 /// </summary>
 internal static class DefaultJobserverTools
 {
-    /// <summary>The embedded props (see the project file).</summary>
-    public const string ResourceName = "MSBuild.Jobserver.props";
-
-    /// <summary>The ItemGroup Labels of the props' two default lists.</summary>
-    public const string WindowsLabel = "DefaultJobserverTools:Windows";
-
-    /// <inheritdoc cref="WindowsLabel"/>
-    public const string PosixLabel = "DefaultJobserverTools:POSIX";
-
     /// <summary>The props' default tools on Windows (<paramref name="windows"/>) or elsewhere, in the props' order.</summary>
     public static IReadOnlyList<JobserverToolSpec> For(bool windows)
     {
-        using var props = typeof(DefaultJobserverTools).Assembly.GetManifestResourceStream(ResourceName);
+        using var props = typeof(DefaultJobserverTools).Assembly.GetManifestResourceStream("MSBuild.Jobserver.props");
         if (props is null)
         {
             // Only a build of this assembly without its props could get here; unit tests would fail first.
             return Array.Empty<JobserverToolSpec>();
         }
 
-        var label = windows ? WindowsLabel : PosixLabel;
+        // The Labels of the props' two lists.
+        var label = windows ? "DefaultJobserverTools:Windows" : "DefaultJobserverTools:POSIX";
         return XDocument.Load(props).Descendants()
             .Where(e => e.Name.LocalName == "ItemGroup" && (string?)e.Attribute("Label") == label)
             .Elements()
