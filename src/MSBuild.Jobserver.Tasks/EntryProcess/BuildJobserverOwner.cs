@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Host;
@@ -219,39 +220,40 @@ internal sealed class BuildJobserverOwner : IDisposable
         return new BuildJobserverOwner(handle, local);
     }
 
+    // The warning for each place the pool would not go: its code, and what it says given the note and where the pool went.
+    private static readonly Dictionary<PoolLocationProblem, (string Code, Func<PoolLocationNote, string, string> Text)> LocationWarnings = new()
+    {
+        [PoolLocationProblem.UserDirectoryNotPrivate] = (DiagnosticCode.UserDirectoryNotPrivate, (note, directory) =>
+            $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own."),
+        [PoolLocationProblem.RelativeParent] = (DiagnosticCode.TempDirectoryRelative, (note, directory) =>
+            $"The temporary directory '{note.Parent}' {note.Detail}, so no pool goes there; this build's is in {directory}. Set TMPDIR to an absolute path."),
+        [PoolLocationProblem.ParentNotTrusted] = (DiagnosticCode.TempDirectoryNotTrusted, (note, directory) =>
+            $"The directory {note.Parent} {note.Detail}, so no pool goes there; this build's is in {directory}. Point TMPDIR at a directory of your own (or one with the sticky bit, as /tmp has)."),
+        [PoolLocationProblem.LocksUnsupported] = (DiagnosticCode.LocksUnsupported, (note, directory) =>
+            $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {directory}. Point TMPDIR at a local file system."),
+        [PoolLocationProblem.SharedParent] = (DiagnosticCode.SharedTemporaryDirectory, (note, directory) =>
+            $"The jobserver's directory {directory} is in {note.Parent}, which {note.Detail}. Tokens kept by tools that die are not recovered in this build (another user could delete its lease files). Set TEMP to a folder of your own (the default, in your profile)."),
+    };
+
     // Where the pool went instead of its usual place, and why: once per build, from the entry process.
     private static void ReportLocation(TaskLoggingHelper log, JobTokenPool pool, string? blame)
     {
         foreach (var note in pool.LocationNotes)
         {
-            switch (note.Problem)
+            if (note.Problem == PoolLocationProblem.SharedParent)
             {
-                case PoolLocationProblem.UserDirectoryNotPrivate:
-                    JobserverLog.Warning(log, DiagnosticCode.UserDirectoryNotPrivate,
-                        $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({pool.Directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own.", blame);
-                    break;
-                case PoolLocationProblem.RelativeParent:
-                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryRelative,
-                        $"The temporary directory '{note.Parent}' {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Set TMPDIR to an absolute path.", blame);
-                    break;
-                case PoolLocationProblem.ParentNotTrusted:
-                    JobserverLog.Warning(log, DiagnosticCode.TempDirectoryNotTrusted,
-                        $"The directory {note.Parent} {note.Detail}, so no pool goes there; this build's is in {pool.Directory}. Point TMPDIR at a directory of your own (or one with the sticky bit, as /tmp has).", blame);
-                    break;
-                case PoolLocationProblem.LocksUnsupported:
-                    JobserverLog.Warning(log, DiagnosticCode.LocksUnsupported,
-                        $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {pool.Directory}. Point TMPDIR at a local file system.", blame);
-                    break;
-                case PoolLocationProblem.SharedParent:
-                    // A lease file another user deleted would make a held token look lost: never mint on that.
-                    new TokenLedger(pool.Directory).DisableRefill();
-                    JobserverLog.Warning(log, DiagnosticCode.SharedTemporaryDirectory,
-                        $"The jobserver's directory {pool.Directory} is in {note.Parent}, which {note.Detail}. Tokens kept by tools that die are not recovered in this build (another user could delete its lease files). Set TEMP to a folder of your own (the default, in your profile).", blame);
-                    break;
-                default:
-                    JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
-                        $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
-                    break;
+                // A lease file another user deleted would make a held token look lost: never mint on that.
+                new TokenLedger(pool.Directory).DisableRefill();
+            }
+
+            if (LocationWarnings.TryGetValue(note.Problem, out var warning))
+            {
+                JobserverLog.Warning(log, warning.Code, warning.Text(note, pool.Directory), blame);
+            }
+            else
+            {
+                JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.PoolPathNotAdvertisable,
+                    $"The jobserver is not created in {note.Parent}: {note.Detail}. It lives in {pool.Directory} instead.");
             }
         }
     }

@@ -2,13 +2,25 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Globalization;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 
 namespace MSBuild.Jobserver.Tasks.EveryNode;
 
 /// <summary>A program treated as a jobserver client (an item of <c>JobserverTool</c>).</summary>
-internal sealed record JobserverToolSpec(string Name, MakeflagsForm Form);
+internal sealed record JobserverToolSpec(string Name, MakeflagsForm Form)
+{
+    /// <summary>The item <paramref name="name"/> with its MakeflagsForm metadata as written: fds (or empty), fifo, none.</summary>
+    public static JobserverToolSpec FromItem(string name, string makeflagsForm) =>
+        new(name.Trim(), makeflagsForm.Trim().ToLowerInvariant() switch
+        {
+            "fifo" => MakeflagsForm.Fifo,
+            "none" => MakeflagsForm.None,
+            _ => MakeflagsForm.Descriptors,
+        });
+}
 
 /// <summary>
 /// A project's jobserver properties and items, captured by the ConfigureJobserver task at the project's start so
@@ -30,12 +42,13 @@ internal sealed class ProjectJobserverSettings
     public const string VariableName = "MSBUILD_JOBSERVER_PROJECT";
 
     /// <summary>What a task uses in a project where ConfigureJobserver did not run: defaults, sized by the cores.</summary>
-    public static ProjectJobserverSettings Unconfigured { get; } = new()
+    public static ProjectJobserverSettings Unconfigured => LazyUnconfigured.Value;
+
+    private static readonly Lazy<ProjectJobserverSettings> LazyUnconfigured = new(() => new ProjectJobserverSettings
     {
         Slots = Environment.ProcessorCount,
-        Tools = new[] { "cargo", "rustc", "make", "gmake", "mingw32-make", "cmake" }.Select(n => new JobserverToolSpec(n, MakeflagsForm.Descriptors))
-            .Append(new JobserverToolSpec("ninja", MakeflagsForm.Fifo)).ToList(),
-    };
+        Tools = DefaultJobserverTools.For(PoolPlatform.IsWindows),
+    });
 
     /// <summary>JobserverEnabled.</summary>
     public bool Enabled { get; init; } = true;

@@ -27,8 +27,8 @@ internal static class ChromeTrace
             Metadata("process_name", WaitsProcess, 0, "waiting for a token"),
         };
 
-        var slotLanes = AssignLanes(holds, h => h.AcquiredMs, h => h.ReleasedMs);
-        var waitLanes = AssignLanes(holds, h => h.RequestedMs, h => h.AcquiredMs);
+        var slotLanes = HoldOverlap.Rows(holds, h => h.AcquiredMs, h => h.ReleasedMs);
+        var waitLanes = HoldOverlap.Rows(holds.Where(h => h.WaitMs > 0), h => h.RequestedMs, h => h.AcquiredMs);
         foreach (var lane in slotLanes.Values.Distinct().OrderBy(l => l))
         {
             events.Add(Metadata("thread_name", SlotsProcess, lane, "slot " + (lane + 1).ToString(CultureInfo.InvariantCulture)));
@@ -52,28 +52,6 @@ internal static class ChromeTrace
 
         File.WriteAllText(path, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n" + string.Join(",\n", events) + "\n]}\n");
         return slotLanes.Count == 0 ? 0 : slotLanes.Values.Max() + 1;
-    }
-
-    // Greedy interval partitioning: each interval takes the lowest lane free at its start, so the lanes used
-    // equal the peak overlap.
-    private static Dictionary<TokenHold, int> AssignLanes(IReadOnlyList<TokenHold> holds, Func<TokenHold, long> start, Func<TokenHold, long> end)
-    {
-        var laneEnds = new List<long>();
-        var lanes = new Dictionary<TokenHold, int>(ReferenceEqualityComparer.Instance);
-        foreach (var hold in holds.OrderBy(start))
-        {
-            var lane = laneEnds.FindIndex(e => e <= start(hold));
-            if (lane < 0)
-            {
-                lane = laneEnds.Count;
-                laneEnds.Add(0);
-            }
-
-            laneEnds[lane] = end(hold);
-            lanes[hold] = lane;
-        }
-
-        return lanes;
     }
 
     private static string Bar(string name, string category, int pid, int tid, long startMs, long durationMs, TokenHold hold) =>
@@ -111,14 +89,5 @@ internal static class ChromeTrace
         }
 
         return sb.Append('"').ToString();
-    }
-
-    private sealed class ReferenceEqualityComparer : IEqualityComparer<TokenHold>
-    {
-        public static readonly ReferenceEqualityComparer Instance = new();
-
-        public bool Equals(TokenHold? x, TokenHold? y) => ReferenceEquals(x, y);
-
-        public int GetHashCode(TokenHold obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
 }

@@ -32,18 +32,6 @@ internal static class JournalFigures
         FreeSlotTime.Milliseconds(journal.Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
 
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
-    public static int PeakOf(IEnumerable<TokenHold> holds)
-    {
-        // Releases sort before acquisitions at the same instant: a hand-over is not an overlap.
-        var edges = holds.SelectMany(h => new[] { (At: h.AcquiredMs, Delta: 1), (At: h.ReleasedMs, Delta: -1) })
-            .OrderBy(e => e.At).ThenBy(e => e.Delta);
-        int current = 0, peak = 0;
-        foreach (var edge in edges)
-        {
-            current += edge.Delta;
-            peak = Math.Max(peak, current);
-        }
-
-        return peak;
-    }
+    public static int PeakOf(IEnumerable<TokenHold> holds) =>
+        HoldOverlap.Peak(holds.Select(h => (h.AcquiredMs, h.ReleasedMs)));
 }

@@ -30,8 +30,8 @@ internal sealed class TimingLayout
         var holds = input.Holds;
         Origin = holds.Count == 0 ? 0 : holds.Min(h => h.RequestedMs);
         SpanMs = Math.Max(1, holds.Count == 0 ? 1 : holds.Max(h => h.ReleasedMs) - Origin);
-        HoldRows = AssignRows(holds, h => h.AcquiredMs, h => h.ReleasedMs);
-        WaitRows = AssignRows(holds.Where(h => h.WaitMs > 0).ToList(), h => h.RequestedMs, h => h.AcquiredMs);
+        HoldRows = HoldOverlap.Rows(holds, h => h.AcquiredMs, h => h.ReleasedMs);
+        WaitRows = HoldOverlap.Rows(holds.Where(h => h.WaitMs > 0), h => h.RequestedMs, h => h.AcquiredMs);
         SlotRowCount = Math.Max(input.Pool.Size, HoldRows.Count == 0 ? 0 : HoldRows.Values.Max() + 1);
         WaitRowCount = WaitRows.Count == 0 ? 0 : WaitRows.Values.Max() + 1;
 
@@ -41,7 +41,7 @@ internal sealed class TimingLayout
             .Select(g => new ProjectTotals(g.Key, Colours[g.Key], g.Count(), g.Sum(h => h.HoldMs), g.Sum(h => h.WaitMs), g.Max(h => h.WaitMs)))
             .OrderByDescending(p => p.HoldMs).ThenBy(p => p.Project, StringComparer.Ordinal)
             .ToList();
-        InUse = Steps(holds);
+        InUse = HoldOverlap.Steps(holds.Select(h => (h.AcquiredMs, h.ReleasedMs)), Origin);
         FreeSlotWaitMs = FreeSlotTime.Milliseconds(holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), input.Pool.Size);
         Cpu = input.Cpu.Samples
             .Select(c => (From: Math.Max(0, c.AtMs - Origin - CpuSampleMs), To: Math.Min(SpanMs, c.AtMs - Origin), c.BusyCores))
@@ -100,60 +100,7 @@ internal sealed class TimingLayout
     /// <summary>A relative time as seconds for labels.</summary>
     public static string Seconds(long ms) => (ms / 1000.0).ToString(ms < 10_000 ? "0.0#" : "0.0", CultureInfo.InvariantCulture) + " s";
 
-    // Greedy interval partitioning: each interval takes the lowest row free at its start.
-    private static Dictionary<ReportHold, int> AssignRows(IReadOnlyList<ReportHold> holds, Func<ReportHold, long> start, Func<ReportHold, long> end)
-    {
-        var rowEnds = new List<long>();
-        var rows = new Dictionary<ReportHold, int>(ReferenceComparer.Instance);
-        foreach (var hold in holds.OrderBy(start).ThenBy(end))
-        {
-            var row = rowEnds.FindIndex(e => e <= start(hold));
-            if (row < 0)
-            {
-                row = rowEnds.Count;
-                rowEnds.Add(0);
-            }
-
-            rowEnds[row] = end(hold);
-            rows[hold] = row;
-        }
-
-        return rows;
-    }
-
-    private List<(long AtMs, int InUse)> Steps(IReadOnlyList<ReportHold> holds)
-    {
-        // Releases before acquisitions at one instant: a hand-over is not an overlap.
-        var edges = holds.SelectMany(h => new[] { (At: h.AcquiredMs - Origin, Delta: 1), (At: h.ReleasedMs - Origin, Delta: -1) })
-            .OrderBy(e => e.At).ThenBy(e => e.Delta);
-        var steps = new List<(long AtMs, int InUse)> { (0, 0) };
-        var current = 0;
-        foreach (var edge in edges)
-        {
-            current += edge.Delta;
-            if (steps[steps.Count - 1].AtMs == edge.At)
-            {
-                steps[steps.Count - 1] = (edge.At, current);
-            }
-            else
-            {
-                steps.Add((edge.At, current));
-            }
-        }
-
-        return steps;
-    }
-
     private static string Colour(int index) => index < Palette.Length
         ? Palette[index]
         : "hsl(" + ((index * 137.508) % 360).ToString("0", CultureInfo.InvariantCulture) + ",55%,50%)";
-
-    private sealed class ReferenceComparer : IEqualityComparer<ReportHold>
-    {
-        public static readonly ReferenceComparer Instance = new();
-
-        public bool Equals(ReportHold? x, ReportHold? y) => ReferenceEquals(x, y);
-
-        public int GetHashCode(ReportHold obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
-    }
 }

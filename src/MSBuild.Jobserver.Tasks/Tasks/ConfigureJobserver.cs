@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.EveryNode;
@@ -18,8 +19,6 @@ namespace MSBuild.Jobserver.Tasks;
 /// </summary>
 public sealed class ConfigureJobserver : Task
 {
-    /// <summary>The largest pool accepted; far beyond any machine, small enough to fit a pipe's buffer.</summary>
-    public const int MaxSlots = 4096;
 
     /// <summary>JobserverEnabled: false turns the package off for this project.</summary>
     public string Enabled { get; set; } = "true";
@@ -106,30 +105,21 @@ public sealed class ConfigureJobserver : Task
             // The user's pool serves every build on the machine: sized by the cores .NET sees (container CPU quotas
             // included), never by one build's -m. One node builds one project at a time: its tool keeps its own -j (no
             // pool), as make -j1 leaves a recipe's own tools alone; JobserverSlots=1, written out, is a pool of one.
-            slots = userScope ? Math.Min(Environment.ProcessorCount, MaxSlots) : int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
-                ? (nodes == 1 ? BuildJobserverOwner.NoPool : Math.Min(nodes, MaxSlots))
+            slots = userScope ? Math.Min(Environment.ProcessorCount, JobTokenPool.MaxTokens) : int.TryParse(NodeCount, NumberStyles.Integer, CultureInfo.InvariantCulture, out var nodes) && nodes >= 1
+                ? (nodes == 1 ? BuildJobserverOwner.NoPool : Math.Min(nodes, JobTokenPool.MaxTokens))
                 : Environment.ProcessorCount;
             return true;
         }
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out slots) && slots >= 1 && slots <= MaxSlots)
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out slots) && slots >= 1 && slots <= JobTokenPool.MaxTokens)
         {
             return true;
         }
 
         JobserverLog.Error(Log, DiagnosticCode.InvalidSlots,
-            $"JobserverSlots is '{Slots}', which is not a whole number from 1 to {MaxSlots}. Set it to the number of jobs the build may run at once (e.g. -p:JobserverSlots=8), or leave it empty to use the -m node count.");
+            $"JobserverSlots is '{Slots}', which is not a whole number from 1 to {JobTokenPool.MaxTokens}. Set it to the number of jobs the build may run at once (e.g. -p:JobserverSlots=8), or leave it empty to use the -m node count.");
         return false;
     }
 
-    private static JobserverToolSpec ToSpec(ITaskItem item)
-    {
-        var form = item.GetMetadata("MakeflagsForm").Trim().ToLowerInvariant() switch
-        {
-            "fifo" => MakeflagsForm.Fifo,
-            "none" => MakeflagsForm.None,
-            _ => MakeflagsForm.Descriptors,
-        };
-        return new JobserverToolSpec(item.ItemSpec.Trim(), form);
-    }
+    private static JobserverToolSpec ToSpec(ITaskItem item) => JobserverToolSpec.FromItem(item.ItemSpec, item.GetMetadata("MakeflagsForm"));
 }

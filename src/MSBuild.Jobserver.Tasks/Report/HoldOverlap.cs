@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace MSBuild.Jobserver.Tasks.Report;
+
+/// <summary>
+/// How token holds (or waits) overlap in time, the one answer the summary, the trace and the report all draw on: the
+/// row each is drawn on, and how many were open at once. An interval that ends at the instant another starts is a
+/// hand-over, not an overlap.
+/// </summary>
+internal static class HoldOverlap
+{
+    /// <summary>
+    /// A row for every item, the lowest free at its start (greedy interval partitioning, by start, then end): no two
+    /// items on one row overlap, and the rows used equal the <see cref="Peak"/> of the items.
+    /// </summary>
+    public static IReadOnlyDictionary<T, int> Rows<T>(IEnumerable<T> items, Func<T, long> start, Func<T, long> end)
+        where T : class
+    {
+        var rowEnds = new List<long>();
+        var rows = new Dictionary<T, int>(ReferenceComparer<T>.Instance);
+        foreach (var item in items.OrderBy(start).ThenBy(end))
+        {
+            var row = rowEnds.FindIndex(e => e <= start(item));
+            if (row < 0)
+            {
+                row = rowEnds.Count;
+                rowEnds.Add(0);
+            }
+
+            rowEnds[row] = end(item);
+            rows[item] = row;
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// How many <paramref name="intervals"/> are open from each instant until the next, in ms after
+    /// <paramref name="origin"/>, starting with none there.
+    /// </summary>
+    public static IReadOnlyList<(long AtMs, int InUse)> Steps(IEnumerable<(long From, long To)> intervals, long origin)
+    {
+        // Releases before acquisitions at one instant: a hand-over is not an overlap.
+        var edges = intervals.SelectMany(i => new[] { (At: i.From - origin, Delta: 1), (At: i.To - origin, Delta: -1) })
+            .OrderBy(e => e.At).ThenBy(e => e.Delta);
+        var steps = new List<(long AtMs, int InUse)> { (0, 0) };
+        var current = 0;
+        foreach (var edge in edges)
+        {
+            current += edge.Delta;
+            if (steps[steps.Count - 1].AtMs == edge.At)
+            {
+                steps[steps.Count - 1] = (edge.At, current);
+            }
+            else
+            {
+                steps.Add((edge.At, current));
+            }
+        }
+
+        return steps;
+    }
+
+    /// <summary>The most <paramref name="intervals"/> open at any instant.</summary>
+    public static int Peak(IEnumerable<(long From, long To)> intervals) => Steps(intervals, 0).Max(s => s.InUse);
+
+    private sealed class ReferenceComparer<T> : IEqualityComparer<T>
+        where T : class
+    {
+        public static readonly ReferenceComparer<T> Instance = new();
+
+        public bool Equals(T? x, T? y) => ReferenceEquals(x, y);
+
+        public int GetHashCode(T obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
+    }
+}
