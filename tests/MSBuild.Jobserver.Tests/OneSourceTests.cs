@@ -31,7 +31,7 @@ public sealed class OneSourceTests
         TestContext.WriteLine(string.Join(", ", evaluated));
 
         Assert.IsNotEmpty(evaluated, "the props add no default tools");
-        CollectionAssert.AreEqual(evaluated, DefaultJobserverTools.For(windows).ToList(), "the tasks' fallback list differs from the props'");
+        CollectionAssert.AreEqual(evaluated, DefaultJobserverTools.For(windows ? "Windows" : "POSIX").ToList(), "the tasks' fallback list differs from the props'");
         if (windows == PoolPlatform.IsWindows)
         {
             CollectionAssert.AreEqual(evaluated, ProjectJobserverSettings.Unconfigured.Tools.ToList(), "an unconfigured project should get the props' list for this platform");

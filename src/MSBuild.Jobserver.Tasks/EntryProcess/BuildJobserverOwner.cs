@@ -297,9 +297,7 @@ internal sealed class BuildJobserverOwner : IDisposable
 
         try
         {
-            _gateClient = PoolPlatform.IsWindows
-                ? PoolPlatform.Connect(JobserverAuth.Semaphore(Handle.PoolPath))
-                : PoolPlatform.ConnectToValidated(Handle.PoolPath, Handle.PoolIdentity ?? throw new JobserverException(JobserverRejection.IdentityMismatch, "The pool came without an identity to check it against."));
+            _gateClient = PoolPlatform.ConnectToBuildPool(Handle.PoolPath, Handle.PoolIdentity);
             MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
         }
         catch (JobserverException ex)

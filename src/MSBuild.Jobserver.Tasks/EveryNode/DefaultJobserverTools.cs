@@ -12,8 +12,8 @@ namespace MSBuild.Jobserver.Tasks.EveryNode;
 /// </summary>
 internal static class DefaultJobserverTools
 {
-    /// <summary>The props' default tools on Windows (<paramref name="windows"/>) or elsewhere, in the props' order.</summary>
-    public static IReadOnlyList<JobserverToolSpec> For(bool windows)
+    /// <summary>The props' default tools for <paramref name="family"/> ("POSIX" or "Windows", see PoolPlatform.Family), in the props' order.</summary>
+    public static IReadOnlyList<JobserverToolSpec> For(string family)
     {
         using var props = typeof(DefaultJobserverTools).Assembly.GetManifestResourceStream("MSBuild.Jobserver.props");
         if (props is null)
@@ -23,7 +23,7 @@ internal static class DefaultJobserverTools
         }
 
         // The Labels of the props' two lists.
-        var label = windows ? "DefaultJobserverTools:Windows" : "DefaultJobserverTools:POSIX";
+        var label = "DefaultJobserverTools:" + family;
         return XDocument.Load(props).Descendants()
             .Where(e => e.Name.LocalName == "ItemGroup" && (string?)e.Attribute("Label") == label)
             .Elements()

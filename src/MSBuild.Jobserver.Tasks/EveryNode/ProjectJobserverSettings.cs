@@ -47,7 +47,7 @@ internal sealed class ProjectJobserverSettings
     private static readonly Lazy<ProjectJobserverSettings> LazyUnconfigured = new(() => new ProjectJobserverSettings
     {
         Slots = Environment.ProcessorCount,
-        Tools = DefaultJobserverTools.For(PoolPlatform.IsWindows),
+        Tools = DefaultJobserverTools.For(PoolPlatform.Family),
     });
 
     /// <summary>JobserverEnabled.</summary>

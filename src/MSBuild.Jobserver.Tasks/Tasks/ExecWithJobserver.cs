@@ -103,10 +103,9 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
     protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
     {
         var startInfo = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
-        var unix = !PoolPlatform.IsWindows;
 
         // Exec sources its script by an unquoted path, which breaks on a TMPDIR with a space or a quote.
-        if (unix && ExecShellArguments.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)
+        if (ExecShellArguments.QuoteScriptPath(startInfo.Arguments, File.Exists) is { } quoted)
         {
             startInfo.Arguments = quoted;
         }
@@ -116,7 +115,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         if (_run is not null)
         {
             // Opening the descriptors in front of Exec's script, in its own shell, keeps them out of every other child.
-            _run.Start(startInfo, Command ?? "", unix && ExecShellArguments.IsShellForm(startInfo.Arguments));
+            _run.Start(startInfo, Command ?? "", ExecShellArguments.IsShellForm(startInfo.Arguments));
             return startInfo;
         }
 
@@ -124,7 +123,7 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
         if (settings.Enabled)
         {
             string? Variable(string name) => startInfo.Environment.TryGetValue(name, out var value) ? value : null;
-            var handover = EnvironmentForPlainCommand(settings, Variable, unix && ExecShellArguments.IsShellForm(startInfo.Arguments), IsQuery(settings));
+            var handover = EnvironmentForPlainCommand(settings, Variable, ExecShellArguments.IsShellForm(startInfo.Arguments), IsQuery(settings));
             ToolRun.SetVariables(startInfo, handover.Variables);
             if (handover.ShellLine is { } line)
             {
@@ -214,13 +213,6 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
 
         var node = JobserverTaskSupport.TryGetNode(this, settings, "The inherited jobserver is hidden from this command.");
         var handle = node?.Handle;
-        bool IsBuildsPool(JobserverAuth auth) => handle is not null && handle.Mode != BuildJobserverMode.None && auth.Kind switch
-        {
-            JobserverAuthKind.Pipe => handle.Mode == BuildJobserverMode.Inherited && handle.OwnerProcessId == ProcessInfo.CurrentId
-                && handle.PoolPath == $"/proc/{handle.OwnerProcessId}/fd/{auth.ReadFd}",
-            _ => auth.Name == handle.PoolPath,
-        };
-
-        return ChildEnvironment.ForPlainCommand(environment, IsBuildsPool, Command ?? "", usesShell, handle?.PoolPath ?? "");
+        return ChildEnvironment.ForPlainCommand(environment, auth => ChildEnvironment.IsBuildsPool(handle, auth), Command ?? "", usesShell, handle?.PoolPath ?? "");
     }
 }

@@ -26,6 +26,16 @@ public static class PoolPlatform
     /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.</summary>
     public static bool CanReopenDescriptorsByPath => PosixPoolPlatform.CanReopenDescriptorsByPath;
 
+    /// <summary>"POSIX" or "Windows": which of the props' per-platform defaults apply.</summary>
+    public static string Family => Current.Family;
+
+    /// <summary>
+    /// Connects to a build's own pool as the entry process described it: a FIFO or descriptor path checked against
+    /// <paramref name="identity"/> (POSIX), or a semaphore's name (Windows).
+    /// </summary>
+    /// <exception cref="JobserverException">It cannot be opened, or it is not the pool the entry process made.</exception>
+    public static JobserverClient ConnectToBuildPool(string path, PipeIdentity? identity) => Current.ConnectToBuildPool(path, identity);
+
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
     internal static IPoolPlatform Current => Chosen.Value;
 

@@ -106,4 +106,13 @@ internal interface IPoolPlatform
     /// (<c>/proc/PID/fd/N</c> on Linux); null where there is none.
     /// </summary>
     string? DescriptorPath(int processId, int descriptor);
+
+    /// <summary>"POSIX" or "Windows": which of the props' per-platform defaults apply.</summary>
+    string Family { get; }
+
+    /// <summary>How a tool is told the pool at <paramref name="path"/>: <c>fifo:PATH</c> (POSIX) or the semaphore's name (Windows).</summary>
+    JobserverAuth PoolAuth(string path);
+
+    /// <summary>True where a tool's shell can open the pool on descriptors (<c>R,W</c>); false where the pool's name is the only form.</summary>
+    bool HasDescriptorForm { get; }
 }

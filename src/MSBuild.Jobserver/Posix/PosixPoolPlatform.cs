@@ -202,4 +202,10 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public string? DescriptorPath(int processId, int descriptor) =>
         CanReopenDescriptorsByPath ? "/proc/" + processId.ToString(CultureInfo.InvariantCulture) + "/fd/" + descriptor.ToString(CultureInfo.InvariantCulture) : null;
+
+    public string Family => "POSIX";
+
+    public JobserverAuth PoolAuth(string path) => JobserverAuth.Fifo(path);
+
+    public bool HasDescriptorForm => true;
 }

@@ -66,16 +66,8 @@ internal static class ChildEnvironment
     {
         var handover = new ToolHandover();
         var slots = Math.Max(1, handle.Slots);
-        if (PoolPlatform.IsWindows)
-        {
-            var semaphore = JobserverAuth.Semaphore(handle.PoolPath);
-            Advertise(handover, environment, "CARGO_MAKEFLAGS", semaphore, slots, always: true);
-            Advertise(handover, environment, "MAKEFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: true);
-            Advertise(handover, environment, "MFLAGS", form == MakeflagsForm.None ? null : semaphore, slots, always: false);
-            return Said(handover);
-        }
-
-        var fifo = JobserverAuth.Fifo(handle.PoolPath);
+        var platform = PoolPlatform.Current;
+        var pool = platform.PoolAuth(handle.PoolPath);
         JobserverAuth? descriptors = null;
         if (usesShell && CommandDescriptors.ClosingLayer(command) is { } layer)
         {
@@ -96,10 +88,10 @@ internal static class ChildEnvironment
         var makeflags = form switch
         {
             MakeflagsForm.None => null,
-            MakeflagsForm.Fifo => fifo,
-            _ => descriptors,
+            MakeflagsForm.Fifo => pool,
+            _ => platform.HasDescriptorForm ? descriptors : pool,
         };
-        Advertise(handover, environment, "CARGO_MAKEFLAGS", descriptors ?? fifo, slots, always: true);
+        Advertise(handover, environment, "CARGO_MAKEFLAGS", descriptors ?? pool, slots, always: true);
         Advertise(handover, environment, "MAKEFLAGS", makeflags, slots, always: true);
         Advertise(handover, environment, "MFLAGS", makeflags, slots, always: false);
 
@@ -186,6 +178,18 @@ internal static class ChildEnvironment
 
         return handover;
     }
+
+    /// <summary>
+    /// True when <paramref name="auth"/> names the build's own pool as <paramref name="handle"/> describes it: its FIFO or
+    /// semaphore, or the inherited pipe the entry process joined (only in the entry process, whose descriptors they are).
+    /// </summary>
+    public static bool IsBuildsPool(BuildJobserverHandle? handle, JobserverAuth auth) =>
+        handle is not null && handle.Mode != BuildJobserverMode.None && auth.Kind switch
+        {
+            JobserverAuthKind.Pipe => handle.Mode == BuildJobserverMode.Inherited && handle.OwnerProcessId == ProcessInfo.CurrentId
+                && handle.PoolPath == PoolPlatform.Current.DescriptorPath(handle.OwnerProcessId, auth.ReadFd),
+            _ => auth.Name == handle.PoolPath,
+        };
 
     // One problem for every variable the pool could not be written into.
     private static ToolHandover Said(ToolHandover handover)

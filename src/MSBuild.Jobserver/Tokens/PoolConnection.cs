@@ -76,11 +76,7 @@ internal sealed class PoolConnection : IDisposable
     }
 
     /// <summary>Connects to the build's pool at <paramref name="path"/> (a semaphore's name on Windows), checking its identity.</summary>
-    internal static JobserverClient Open(string path, PipeIdentity? identity) =>
-        PoolPlatform.IsWindows
-            ? PoolPlatform.Connect(JobserverAuth.Semaphore(path))
-            : PoolPlatform.ConnectToValidated(path, identity ?? throw new JobserverException(
-                JobserverRejection.IdentityMismatch, $"The build's jobserver '{path}' came without an identity to check it against."));
+    internal static JobserverClient Open(string path, PipeIdentity? identity) => PoolPlatform.ConnectToBuildPool(path, identity);
 
     /// <summary>
     /// Waits until no memory gate holds the pool closed (JobserverMinFreeMemory) and the build-local slot or the pool

@@ -190,4 +190,10 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     }
 
     public string? DescriptorPath(int processId, int descriptor) => null;
+
+    public string Family => "Windows";
+
+    public JobserverAuth PoolAuth(string path) => JobserverAuth.Semaphore(path);
+
+    public bool HasDescriptorForm => false;
 }
