@@ -6,9 +6,10 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>
-/// One token a task holds, from the pool to its tool and back: made by NodeJobserver.TryAcquire after its lease began;
-/// <see cref="Dispose"/> gives the byte back to the pool it came from, journals the hold, ends the lease and, for the
-/// build's own pool, refills it if that was the last lease. Safe to dispose twice and from the tool's thread.
+/// One token a task holds, from the pool to its tool and back: made by <see cref="PoolConnection.TryAcquire"/> after its
+/// lease began; <see cref="Dispose"/> gives the byte back to the pool it came from and tells the ledger, which journals
+/// the hold, ends the lease and refills the build's own pool if that was the last lease (<see cref="TokenLedger.Returned"/>).
+/// Safe to dispose twice and from the tool's thread.
 /// </summary>
 internal sealed class HeldToken : IDisposable
 {
@@ -75,15 +76,6 @@ internal sealed class HeldToken : IDisposable
             ReleaseFailure = ex;
         }
 
-        _ledger.Record(Started with { ReleasedMs = released });
-        _lease.Dispose();
-        try
-        {
-            Refill = _refillPool is null ? default : _ledger.RefillIfIdle(_refillPool, _poolSize);
-        }
-        catch (Exception ex) when (ex is IOException or JobserverException or ObjectDisposedException)
-        {
-            // The pool closed under us (the build is ending): there is nothing left to refill.
-        }
+        Refill = _ledger.Returned(Started with { ReleasedMs = released }, _lease, _refillPool, _poolSize);
     }
 }

@@ -67,6 +67,26 @@ internal sealed class TokenLedger
     /// <summary>Registers a lease before a token is read (rules 1 and 2).</summary>
     public Lease BeginLease() => _directory is null ? Lease.None : Lease.Begin(_directory);
 
+    /// <summary>
+    /// A token went back to its pool: journals its <paramref name="hold"/>, ends its <paramref name="lease"/>, then refills
+    /// <paramref name="refillPool"/> (the build's own pool; null for an inherited one, whose tokens are its owner's) if
+    /// that was the last lease (rule 6). Returns what the refill changed.
+    /// </summary>
+    public RefillResult Returned(TokenHold hold, Lease lease, JobserverClient? refillPool, int poolSize)
+    {
+        Record(hold);
+        lease.Dispose();
+        try
+        {
+            return refillPool is null ? default : RefillIfIdle(refillPool, poolSize);
+        }
+        catch (Exception ex) when (ex is IOException or JobserverException or ObjectDisposedException)
+        {
+            // The pool closed under us (the build is ending): there is nothing left to refill.
+            return default;
+        }
+    }
+
     /// <summary>Adds a finished hold to this process's journal; a build that ended meanwhile records nothing.</summary>
     public void Record(TokenHold hold) => LedgerJournal.Append(_directory, _journalTag, hold);
 
