@@ -62,7 +62,7 @@ public sealed class OneSourceTests
         Assert.AreEqual("JOBS0020", rejected.Errors[0].Code);
         Assert.Contains($"from 1 to {max}", rejected.Errors[0].Message ?? "");
 
-        var docs = Path.Combine(RepositoryRoot(), "docs");
+        var docs = Path.Combine(TestSupport.RepositoryRoot(), "docs");
         Assert.Contains($"1–{max}, else error JOBS0020", File.ReadAllText(Path.Combine(docs, "configuration.md")));
         var diagnostics = File.ReadAllText(Path.Combine(docs, "diagnostics.md"));
         Assert.Contains($"| `JobserverSlots` is not a whole number from 1 to {max} |", diagnostics);
@@ -81,7 +81,7 @@ public sealed class OneSourceTests
     {
         var directory = TestSupport.NewTempDirectory("default-tools");
         var project = Path.Combine(directory, "tools.proj");
-        var props = Path.Combine(RepositoryRoot(), "sdk", "build", "MSBuild.Jobserver.props");
+        var props = Path.Combine(TestSupport.RepositoryRoot(), "sdk", "build", "MSBuild.Jobserver.props");
         File.WriteAllText(project, $"<Project>\n  <Import Project=\"{props}\" />\n</Project>\n");
 
         // OS is what the props branch on; a global property overrides it, so one machine evaluates both.
@@ -94,17 +94,5 @@ public sealed class OneSourceTests
         return json.RootElement.GetProperty("Items").GetProperty("JobserverTool").EnumerateArray()
             .Select(i => JobserverToolSpec.FromItem(i.GetProperty("Identity").GetString()!, i.TryGetProperty("MakeflagsForm", out var form) ? form.GetString()! : ""))
             .ToList();
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "MSBuild.Jobserver.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        Assert.IsNotNull(directory, "the tests run outside the repository");
-        return directory.FullName;
     }
 }

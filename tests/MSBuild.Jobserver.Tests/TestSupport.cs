@@ -6,6 +6,19 @@ namespace MSBuild.Jobserver.Tests;
 /// <summary>Processes, temporary directories and the overlap measurement the real-peer tests share.</summary>
 internal static class TestSupport
 {
+    /// <summary>The checkout the tests were built from.</summary>
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "MSBuild.Jobserver.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        Assert.IsNotNull(directory, "the tests run outside the repository");
+        return directory.FullName;
+    }
+
     public static string ProbeDll => Path.Combine(AppContext.BaseDirectory, "JobserverProbe.dll");
 
     public static string NewTempDirectory(string name)

@@ -1,6 +1,8 @@
 using System;
 using System.Threading;
 using BenchmarkDotNet.Attributes;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Micro;
@@ -27,19 +29,19 @@ public class TokenRoundTrip
         _pipe.Open();
 
         // Our pool (a private FIFO), and a client connected the way worker nodes connect to it.
-        _pool = JobTokenPool.Create(1);
-        _fifoClient = JobserverClient.ConnectToValidated(_pool.Auth.Path!, _pool.Identity!.Value);
+        _pool = PoolPlatform.CreatePool(1);
+        _fifoClient = PoolPlatform.ConnectToValidated(_pool.Auth.Path!, _pool.Identity!.Value);
 
         // The same kind of FIFO (a second pool, same directory), used with bare libc calls: separates
         // the cost of a named FIFO on this file system from the cost of our code.
-        _rawPool = JobTokenPool.Create(1);
+        _rawPool = PoolPlatform.CreatePool(1);
         _rawFifo.OpenFifo(_rawPool.Auth.Path!);
         Console.WriteLine("// pool FIFO: " + _pool.Auth.Path);
 
         // A make-style pool: an anonymous pipe without FD_CLOEXEC holding one token, advertised as
         // --jobserver-auth=R,W, connected through validation (on Linux: reopened via /proc/self/fd).
         _makePipe.Open();
-        _pipeClient = JobserverClient.Connect(JobserverAuth.Pipe(_makePipe.ReadFd, _makePipe.WriteFd));
+        _pipeClient = PoolPlatform.Connect(JobserverAuth.Pipe(_makePipe.ReadFd, _makePipe.WriteFd));
     }
 
     [GlobalCleanup]
@@ -67,7 +69,7 @@ public class TokenRoundTrip
     [Benchmark(Description = "raw FIFO read+write (libc, pool's FIFO)")]
     public byte RawFifoLibc() => _rawFifo.RoundTripLibc();
 
-    /// <summary>JobTokenPool.Create + JobserverClient.ConnectToValidated: Acquire, then Release.</summary>
+    /// <summary>PoolPlatform.CreatePool + PoolPlatform.ConnectToValidated: Acquire, then Release.</summary>
     [Benchmark(Description = "our pool: Acquire+Release (FIFO)")]
     public byte PoolAcquireRelease()
     {
@@ -89,7 +91,7 @@ public class TokenRoundTrip
         return token.Value;
     }
 
-    /// <summary>JobserverClient.Connect on a make-style R,W pipe: Acquire, then Release.</summary>
+    /// <summary>PoolPlatform.Connect on a make-style R,W pipe: Acquire, then Release.</summary>
     [Benchmark(Description = "make-style pipe: Acquire+Release (Connect R,W)")]
     public byte PipeAcquireRelease()
     {
