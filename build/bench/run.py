@@ -347,20 +347,28 @@ def generate_noop(work, cfg, version):
             write_dotnet_tree(work / f"noop{count}-{variant}", cfg, ver, projects)
 
 
-def run_noop(cfg):
-    """Interleaved no-op builds of (a) and (b), for 1 project and for P: medians of wall and CPU,
-    and (b) − (a) as a share of (a). Many rounds: the differences sought are tens of ms."""
+def prepare_comparison(cfg, name, generate):
+    """What a mode comparing (a) with (b) starts from: the variants asked for (both by default), the package
+    packed when (b) is among them (its restored copy dropped, so (b) restores the fresh one), an empty
+    logs-NAME and the trees generate writes into NAME-work. Returns env, variants, version, work, logs."""
     check_tools(False)
     env = base_env(cfg)
     variants = [v for v in cfg.variants if v in "ab"] or ["a", "b"]
     version = ensure_package(cfg, env) if "b" in variants else None
     if version is not None:
         shutil.rmtree(cfg.out / "nuget-packages" / PACKAGE_ID.lower(), ignore_errors=True)
-    work = cfg.out / "noop-work"
-    logs = cfg.out / "logs-noop"
+    work = cfg.out / f"{name}-work"
+    logs = cfg.out / f"logs-{name}"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
-    generate_noop(work, cfg, version)
+    generate(work, cfg, version)
+    return env, variants, version, work, logs
+
+
+def run_noop(cfg):
+    """Interleaved no-op builds of (a) and (b), for 1 project and for P: medians of wall and CPU,
+    and (b) − (a) as a share of (a). Many rounds: the differences sought are tens of ms."""
+    env, variants, version, work, logs = prepare_comparison(cfg, "noop", generate_noop)
     counts = sorted({1, cfg.projects})
     trees = [work / f"noop{c}-{v}" for c in counts for v in variants]
     restore_and_warm(cfg, env, trees, logs)
@@ -1102,18 +1110,7 @@ def markdown(summary, ratios, targets, invariant, cfg, noop=None):
 # --------------------------------------------------------------------------------------------
 
 def run_exec_overhead(cfg):
-    check_tools(False)
-    env = base_env(cfg)
-    variants = [v for v in cfg.variants if v in "ab"] or ["a", "b"]
-    version = None
-    if "b" in variants:
-        version = ensure_package(cfg, env)
-        shutil.rmtree(cfg.out / "nuget-packages" / PACKAGE_ID.lower(), ignore_errors=True)
-    work = cfg.out / "exec-work"
-    logs = cfg.out / "logs-exec"
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir(parents=True)
-    generate_exec_overhead(work, cfg, version)
+    env, variants, version, work, logs = prepare_comparison(cfg, "exec", generate_exec_overhead)
     trees = [work / f"exec-{v}" for v in variants]
     restore_and_warm(cfg, env, trees, logs)
     samples = {(v, k): [] for v in "ab" for k in ("true", "cargo")}
