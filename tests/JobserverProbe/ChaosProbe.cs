@@ -174,7 +174,7 @@ internal static class ChaosProbe
     private static bool NoLeaseHeldWithin(PoolConnection node, int round)
     {
         var patience = Stopwatch.StartNew();
-        var directory = PoolDirectory.Open(PoolPlatform.Current, node.Handle.Directory);
+        var directory = PoolPlatform.OpenDirectory(node.Handle.Directory);
         while (directory.Leases().Any(lease => Lease.IsHeld(directory, lease)))
         {
             if (patience.Elapsed > TimeSpan.FromSeconds(30))

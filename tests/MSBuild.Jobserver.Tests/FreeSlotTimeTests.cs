@@ -30,7 +30,7 @@ public sealed class FreeSlotTimeTests
     public void FreeSlotSecondsFromTheJournal(string name, int slots, string holds, double expected)
     {
         var directory = TestSupport.NewTempDirectory("free-slot");
-        var view = PoolDirectory.Open(PoolPlatform.Current, directory);
+        var view = PoolPlatform.OpenDirectory(directory);
         var runs = holds.Split(';').Select(h => h.Split(',').Select(long.Parse).ToArray()).ToList();
         for (var i = 0; i < runs.Count; i++)
         {

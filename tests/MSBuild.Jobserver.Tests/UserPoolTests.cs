@@ -82,7 +82,7 @@ public sealed class UserPoolTests
         {
             using var pool = PoolPlatform.CreatePool(3, parent);
             using var client = PoolPlatform.Connect(pool.Auth);
-            var home = PoolDirectory.Open(PoolPlatform.Current, pool.Directory);
+            var home = PoolPlatform.OpenDirectory(pool.Directory);
             long available = 100L << 20;
             using var gate = MemoryGate.Start(pool.Directory, client, 200, () => Interlocked.Read(ref available))!;
 

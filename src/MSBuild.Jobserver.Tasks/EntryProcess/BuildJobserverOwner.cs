@@ -200,7 +200,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         var poolPath = auth.Kind switch
         {
             // Another process reaches an anonymous pipe only through the owner's descriptor table.
-            JobserverAuthKind.Pipe => PoolPlatform.Current.DescriptorPath(ProcessInfo.CurrentId, auth.ReadFd) ?? "",
+            JobserverAuthKind.Pipe => PoolPlatform.DescriptorPath(ProcessInfo.CurrentId, auth.ReadFd) ?? "",
             _ => auth.Name!,
         };
         var handle = new BuildJobserverHandle
@@ -276,7 +276,7 @@ internal sealed class BuildJobserverOwner : IDisposable
             return;
         }
 
-        LedgerLock.Wait(PoolDirectory.Open(PoolPlatform.Current, _pool.Directory), shared: false, out var ledgerLock);
+        LedgerLock.Wait(PoolPlatform.OpenDirectory(_pool.Directory), shared: false, out var ledgerLock);
         _pool.Close(ledgerLock);
     }
 

@@ -59,7 +59,7 @@ internal sealed class InheritedDescriptors : IDisposable
 
                 try
                 {
-                    if (!PoolPlatform.Current.KeepFromChildren(auth.ReadFd) || !PoolPlatform.Current.KeepFromChildren(auth.WriteFd))
+                    if (!PoolPlatform.KeepFromChildren(auth.ReadFd) || !PoolPlatform.KeepFromChildren(auth.WriteFd))
                     {
                         continue;
                     }
@@ -121,7 +121,7 @@ internal sealed class InheritedDescriptors : IDisposable
                 {
                     if (validation.Identity is { } identity)
                     {
-                        PoolPlatform.Current.CloseIfStill(fd, identity);
+                        PoolPlatform.CloseIfStill(fd, identity);
                     }
                 }
             }

@@ -48,7 +48,7 @@ internal sealed class MemoryGate : IDisposable
 
     private MemoryGate(string directory, JobserverClient pool, long thresholdMiB, Func<long?> available)
     {
-        _directory = PoolDirectory.Open(PoolPlatform.Current, directory);
+        _directory = PoolPlatform.OpenDirectory(directory);
         _pool = pool;
         _thresholdBytes = thresholdMiB * 1024 * 1024;
         _available = available;

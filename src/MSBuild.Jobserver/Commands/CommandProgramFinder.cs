@@ -10,7 +10,7 @@ namespace MSBuild.Jobserver.Commands;
 /// `;`, `|`, newlines and parentheses), past variable assignments and wrappers such as env, exec, time, nice.
 /// Good enough to recognise `cd x &amp;&amp; CARGO_TARGET_DIR=t cargo build`; not a shell parser.
 /// </summary>
-internal static class CommandProgramFinder
+public static class CommandProgramFinder
 {
     private static readonly HashSet<string> Wrappers = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -160,4 +160,4 @@ internal static class CommandProgramFinder
 }
 
 /// <summary>One simple command of a command line: the program it runs and the words after it.</summary>
-internal sealed record SimpleCommand(string Program, IReadOnlyList<string> Arguments);
+public sealed record SimpleCommand(string Program, IReadOnlyList<string> Arguments);

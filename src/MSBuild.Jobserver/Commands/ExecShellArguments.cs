@@ -10,7 +10,7 @@ namespace MSBuild.Jobserver.Commands;
 /// for sh. <see cref="Prepend"/> puts a shell line (opening the pool's descriptors) in front of the script, so only
 /// that command's shell runs it.
 /// </summary>
-internal static class ExecShellArguments
+public static class ExecShellArguments
 {
     private const string ShellPrefix = "-c \"";
     private const string Source = ". ";

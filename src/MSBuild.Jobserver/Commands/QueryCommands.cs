@@ -11,7 +11,7 @@ namespace MSBuild.Jobserver.Commands;
 /// simple command that runs one is a query of that tool. docs/configuration.md lists the forms; anything else is a
 /// job, which costs at most a wait.
 /// </summary>
-internal static class QueryCommands
+public static class QueryCommands
 {
     // What any tool answers without working: `tool --version` and its spellings, alone.
     private static readonly HashSet<string> VersionOrHelp = new(StringComparer.Ordinal) { "--version", "-V", "-vV", "--help", "-h" };

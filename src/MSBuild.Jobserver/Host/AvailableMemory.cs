@@ -12,7 +12,7 @@ namespace MSBuild.Jobserver.Host;
 /// never more than the system's MemAvailable. Windows: GlobalMemoryStatusEx's available physical memory. macOS:
 /// free, inactive, purgeable and speculative pages (host_statistics64). Null where none of these can be read.
 /// </summary>
-internal static class AvailableMemory
+public static class AvailableMemory
 {
     private const long Unlimited = 1L << 60;
 

@@ -10,7 +10,7 @@ using MSBuild.Jobserver.Tokens;
 namespace MSBuild.Jobserver.Host;
 
 /// <summary>The machine's CPU use (every process's) over one sampling interval ending at <see cref="AtMs"/> (Unix ms).</summary>
-internal readonly record struct CpuSample(long AtMs, double BusyCores);
+public readonly record struct CpuSample(long AtMs, double BusyCores);
 
 /// <summary>
 /// Samples the whole machine's CPU use every quarter second while the build's pool owner lives, so the report can draw
@@ -18,7 +18,7 @@ internal readonly record struct CpuSample(long AtMs, double BusyCores);
 /// left free while the CPU idles was wasted. One small read per sample (/proc/stat on Linux, GetSystemTimes on Windows);
 /// macOS is not sampled (<see cref="Unavailable"/> says so).
 /// </summary>
-internal sealed class MachineCpuSampler : IDisposable
+public sealed class MachineCpuSampler : IDisposable
 {
     /// <summary>Milliseconds between samples.</summary>
     public const int IntervalMs = 250;

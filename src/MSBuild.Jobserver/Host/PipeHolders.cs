@@ -11,7 +11,7 @@ using MSBuild.Jobserver.Tokens;
 namespace MSBuild.Jobserver.Host;
 
 /// <summary>A process that outlives the build and holds a parent's jobserver pipe it inherited.</summary>
-internal sealed record PipeHolder(int ProcessId, string Kind);
+public sealed record PipeHolder(int ProcessId, string Kind);
 
 /// <summary>
 /// Finds, through <c>/proc</c>, the build servers (MSBuild worker nodes, the MSBuild server, VBCSCompiler) that hold a
@@ -19,7 +19,7 @@ internal sealed record PipeHolder(int ProcessId, string Kind);
 /// could act in the process that started them, and that ran none of its tasks since. Those keep a parent make
 /// waiting until they exit. A process that hid it (close-on-exec set) closes it when the build ends there.
 /// </summary>
-internal static class PipeHolders
+public static class PipeHolders
 {
     private const int CloseOnExecFlag = 0x80000; // O_CLOEXEC as /proc/PID/fdinfo shows it (octal 02000000)
 

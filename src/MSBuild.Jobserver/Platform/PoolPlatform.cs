@@ -36,6 +36,22 @@ public static class PoolPlatform
     /// <exception cref="JobserverException">It cannot be opened, or it is not the pool the entry process made.</exception>
     public static JobserverClient ConnectToBuildPool(string path, PipeIdentity? identity) => Current.ConnectToBuildPool(path, identity);
 
+    /// <summary>A build's directory the owner created, for the locks and files of its ledger (it owns nothing).</summary>
+    public static PoolDirectory OpenDirectory(string path) => PoolDirectory.Open(Current, path);
+
+    /// <summary>
+    /// The path by which another process of this user reopens this process's <paramref name="descriptor"/>
+    /// (<c>/proc/PID/fd/N</c> on Linux); null where there is none.
+    /// </summary>
+    public static string? DescriptorPath(int processId, int descriptor) => Current.DescriptorPath(processId, descriptor);
+
+    /// <summary>Keeps a validated inherited pipe end from every process started from now on; false where pools are not passed on descriptors.</summary>
+    /// <exception cref="System.IO.IOException">The descriptor's flags cannot be changed.</exception>
+    public static bool KeepFromChildren(int descriptor) => Current.KeepFromChildren(descriptor);
+
+    /// <summary>Closes <paramref name="descriptor"/> if it is still the pipe <paramref name="identity"/> names.</summary>
+    public static void CloseIfStill(int descriptor, PipeIdentity identity) => Current.CloseIfStill(descriptor, identity);
+
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
     internal static IPoolPlatform Current => Chosen.Value;
 

@@ -3,7 +3,7 @@ using System;
 namespace MSBuild.Jobserver.Pools;
 
 /// <summary>What trying to lock a file found.</summary>
-internal enum LockAttempt
+public enum LockAttempt
 {
     /// <summary>This process now holds the lock.</summary>
     Acquired,
@@ -20,7 +20,7 @@ internal enum LockAttempt
 /// file opened with FileShare.None on Windows. Never a process id written into a file: ids are reused, and a process
 /// in another PID namespace looks dead to kill(pid, 0).
 /// </summary>
-internal abstract class FileLock : IDisposable
+public abstract class FileLock : IDisposable
 {
     /// <summary>
     /// While true, processes this one starts inherit the lock (the descriptor, or the handle on Windows): it then lasts

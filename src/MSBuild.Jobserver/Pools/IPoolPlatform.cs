@@ -9,7 +9,7 @@ namespace MSBuild.Jobserver.Pools;
 /// What a pool and its directory need from the operating system, chosen once per process (the shape of jobserver-rs:
 /// one API, a POSIX and a Windows implementation in their own files).
 /// </summary>
-internal interface IPoolPlatform
+public interface IPoolPlatform
 {
     /// <summary>The per-user directory's name: <c>msbuild-jobserver-&lt;uid&gt;</c> on POSIX.</summary>
     string UserDirectoryName { get; }

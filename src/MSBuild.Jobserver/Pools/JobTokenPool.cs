@@ -38,7 +38,7 @@ public abstract class JobTokenPool : IDisposable
     public string Directory => _home.Path;
 
     /// <summary>Why the directory is not in the usual place (empty when it is).</summary>
-    internal IReadOnlyList<PoolLocationNote> LocationNotes => _home.Notes;
+    public IReadOnlyList<PoolLocationNote> LocationNotes => _home.Notes;
 
     /// <summary>The FIFO's (st_dev, st_ino) (POSIX), which a client checks before it trusts the FIFO; null on Windows.</summary>
     public PipeIdentity? Identity { get; }
@@ -76,7 +76,7 @@ public abstract class JobTokenPool : IDisposable
     /// Like <see cref="Close()"/>; <paramref name="releaseAfterDrain"/> (the ledger's lock, held so that no refill runs
     /// while the pool is counted) is disposed once the pool is drained and closed, before its directory is removed.
     /// </summary>
-    internal PoolCloseReport Close(IDisposable? releaseAfterDrain)
+    public PoolCloseReport Close(IDisposable? releaseAfterDrain)
     {
         lock (_gate)
         {

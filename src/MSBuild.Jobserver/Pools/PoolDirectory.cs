@@ -19,7 +19,7 @@ namespace MSBuild.Jobserver.Pools;
 /// sweep never sees a live directory without its lock. Sweeps and creations in the same parent never fail one
 /// another: whatever vanishes under a sweep was being removed by someone else.
 /// </remarks>
-internal sealed class PoolDirectory : IDisposable
+public sealed class PoolDirectory : IDisposable
 {
     private const string BuildPrefix = "build-";
     private const string NewPrefix = ".new-";

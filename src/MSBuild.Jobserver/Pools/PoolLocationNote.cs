@@ -1,7 +1,7 @@
 namespace MSBuild.Jobserver.Pools;
 
 /// <summary>Why a pool is not in the usual place.</summary>
-internal enum PoolLocationProblem
+public enum PoolLocationProblem
 {
     /// <summary>The parent's path cannot be named in <c>--jobserver-auth=fifo:PATH</c>; a later candidate was used.</summary>
     PathNotAdvertisable,
@@ -23,4 +23,4 @@ internal enum PoolLocationProblem
 }
 
 /// <summary>One reason the pool's directory is not in the usual place, for the tasks to report with a code.</summary>
-internal sealed record PoolLocationNote(PoolLocationProblem Problem, string Parent, string Detail);
+public sealed record PoolLocationNote(PoolLocationProblem Problem, string Parent, string Detail);

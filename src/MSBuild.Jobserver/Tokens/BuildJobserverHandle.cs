@@ -6,7 +6,7 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>What the build's jobserver is: ours, one inherited from make, or none.</summary>
-internal enum BuildJobserverMode
+public enum BuildJobserverMode
 {
     /// <summary>No pool: one slot, disabled, or the platform cannot run one. Tools run as stock Exec runs them.</summary>
     None,
@@ -22,7 +22,7 @@ internal enum BuildJobserverMode
 /// Everything a node needs to use the build's jobserver, as the entry process describes it. It travels between
 /// processes as an MSBuild item (the rendezvous target's output), so it is flat strings.
 /// </summary>
-internal sealed class BuildJobserverHandle
+public sealed class BuildJobserverHandle
 {
     /// <summary>A fresh build-wide identity; tokens from another build are refused by it.</summary>
     public string Nonce { get; init; } = "";

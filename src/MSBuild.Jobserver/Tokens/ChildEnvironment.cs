@@ -8,7 +8,7 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>How a tool wants the pool named in MAKEFLAGS.</summary>
-internal enum MakeflagsForm
+public enum MakeflagsForm
 {
     /// <summary><c>--jobserver-auth=R,W</c>, descriptors opened by the tool's shell: every make understands it.</summary>
     Descriptors,
@@ -22,7 +22,7 @@ internal enum MakeflagsForm
 
 /// <summary>What a tool's command is handed: variables to set (null removes one), the shell line that opens the
 /// pool's descriptors, and what could not be handed (coded, for the log).</summary>
-internal sealed class ToolHandover
+public sealed class ToolHandover
 {
     /// <summary>The jobserver variables of the child; a null value removes the variable.</summary>
     public IDictionary<string, string?> Variables { get; } = new Dictionary<string, string?>();
@@ -48,7 +48,7 @@ internal sealed class ToolHandover
 /// <c>fifo:PATH</c> in MAKEFLAGS for ninja 1.13, which reads nothing else. Only the jobserver words of an existing
 /// value change. Everything else must never see a jobserver the build rejected.
 /// </summary>
-internal static class ChildEnvironment
+public static class ChildEnvironment
 {
     /// <summary>The variable the child's shell opens the descriptors from.</summary>
     public const string FifoVariable = "MSBUILD_JOBSERVER_FIFO";

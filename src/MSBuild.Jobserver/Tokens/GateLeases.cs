@@ -9,7 +9,7 @@ namespace MSBuild.Jobserver.Tokens;
 /// The leases a memory gate (JobserverMinFreeMemory) holds in the pool's directory: while its <c>gate-</c> lease is
 /// held, the pool is closed to the package's tools, which then wait without reading a token.
 /// </summary>
-internal static class GateLeases
+public static class GateLeases
 {
     /// <summary>The kind of the lease held while the gate keeps the pool closed.</summary>
     public const string ClosedKind = "gate-";

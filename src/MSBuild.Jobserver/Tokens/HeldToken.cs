@@ -11,7 +11,7 @@ namespace MSBuild.Jobserver.Tokens;
 /// the hold, ends the lease and refills the build's own pool if that was the last lease (<see cref="TokenLedger.Returned"/>).
 /// Safe to dispose twice and from the tool's thread.
 /// </summary>
-internal sealed class HeldToken : IDisposable
+public sealed class HeldToken : IDisposable
 {
     private readonly JobserverClient _source;
     private readonly TokenLedger _ledger;

@@ -12,7 +12,7 @@ namespace MSBuild.Jobserver.Tokens;
 /// when the holder shared it with its tool, when the last process of that tool's tree that kept it is gone too
 /// (rules 2 and 3 of <see cref="TokenLedger"/>).
 /// </summary>
-internal sealed class Lease : IDisposable
+public sealed class Lease : IDisposable
 {
     // One tool start at a time in this process while its lease is inheritable (see ShareWithChildren).
     private static readonly SemaphoreSlim StartGate = new(1, 1);

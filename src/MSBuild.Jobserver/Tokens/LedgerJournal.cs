@@ -13,7 +13,7 @@ namespace MSBuild.Jobserver.Tokens;
 /// refill (tokens lost and minted again, surplus taken out). Kept in the build's directory, one file per process so
 /// writers never interleave. The end-of-build summary, the trace and reports read it through <see cref="Read(string, string)"/>.
 /// </summary>
-internal sealed class LedgerJournal
+public sealed class LedgerJournal
 {
     private static readonly object Gate = new();
 

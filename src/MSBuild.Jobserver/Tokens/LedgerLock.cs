@@ -7,7 +7,7 @@ using MSBuild.Jobserver.Pools;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>What waiting for <c>ledger.lock</c> found.</summary>
-internal enum LedgerLockOutcome
+public enum LedgerLockOutcome
 {
     /// <summary>Held now.</summary>
     Held,
@@ -24,7 +24,7 @@ internal enum LedgerLockOutcome
 /// counts the pool (a refill, the end-of-build count, the owner's close), shared by whoever begins a lease or turns
 /// refilling off. Every holder keeps it for a few file operations only, so a waiter polls.
 /// </summary>
-internal static class LedgerLock
+public static class LedgerLock
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 

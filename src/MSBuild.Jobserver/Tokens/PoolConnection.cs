@@ -13,7 +13,7 @@ namespace MSBuild.Jobserver.Tokens;
 /// itself back. The hand-over to a tool is <see cref="ChildEnvironment"/>; leases, journal and refill are the
 /// <see cref="TokenLedger"/>'s.
 /// </summary>
-internal sealed class PoolConnection : IDisposable
+public sealed class PoolConnection : IDisposable
 {
     private const int MemoryPollMilliseconds = 20;
     private static readonly TimeSpan RefillInterval = TimeSpan.FromSeconds(1);
@@ -76,7 +76,7 @@ internal sealed class PoolConnection : IDisposable
     }
 
     /// <summary>Connects to the build's pool at <paramref name="path"/> (a semaphore's name on Windows), checking its identity.</summary>
-    internal static JobserverClient Open(string path, PipeIdentity? identity) => PoolPlatform.ConnectToBuildPool(path, identity);
+    public static JobserverClient Open(string path, PipeIdentity? identity) => PoolPlatform.ConnectToBuildPool(path, identity);
 
     /// <summary>
     /// Waits until no memory gate holds the pool closed (JobserverMinFreeMemory) and the build-local slot or the pool

@@ -5,7 +5,7 @@ using System.Linq;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>Facts about this process that several parts need (netstandard2.0 has no Environment.ProcessId).</summary>
-internal static class ProcessInfo
+public static class ProcessInfo
 {
     /// <summary>This process's id.</summary>
     public static int CurrentId { get; } = GetId();

@@ -9,10 +9,10 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Tokens;
 
 /// <summary>What a refill found: tokens minted again, and surplus tokens taken out.</summary>
-internal readonly record struct RefillResult(int Recovered, int Removed);
+public readonly record struct RefillResult(int Recovered, int Removed);
 
 /// <summary>What the pool held when it was counted under the ledger lock, and what the count changed.</summary>
-internal readonly record struct PoolCount(int Found, bool Idle, RefillResult Refill);
+public readonly record struct PoolCount(int Found, bool Idle, RefillResult Refill);
 
 /// <summary>
 /// Who could hold the build's tokens, and the way back for the ones lost. A FIFO cannot tell who holds a byte, so the
@@ -41,7 +41,7 @@ internal readonly record struct PoolCount(int Found, bool Idle, RefillResult Ref
 /// A tool that wrote its own implicit token into the pool (old cc crate) runs under its Exec's lease (rule 3), so
 /// nothing is drained or minted while it runs.
 /// </remarks>
-internal sealed class TokenLedger
+public sealed class TokenLedger
 {
     private const byte MintedToken = (byte)'+';
 
