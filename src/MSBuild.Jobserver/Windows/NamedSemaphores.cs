@@ -39,6 +39,18 @@ internal static class NamedSemaphores
         }
     }
 
+    /// <summary>How many counts <paramref name="semaphore"/> holds: drained, counted and given back.</summary>
+    public static int Count(Semaphore semaphore)
+    {
+        var count = Drain(semaphore);
+        if (count > 0)
+        {
+            semaphore.Release(count);
+        }
+
+        return count;
+    }
+
     /// <summary>Takes every free count of <paramref name="semaphore"/>; returns how many it took.</summary>
     public static int Drain(Semaphore semaphore)
     {

@@ -21,16 +21,7 @@ internal sealed class WindowsJobTokenPool : JobTokenPool
     private WindowsJobTokenPool(int tokens, PoolDirectory home, Semaphore semaphore, string name)
         : base(JobserverAuth.Semaphore(name), tokens, home, null) => _semaphore = semaphore;
 
-    private protected override int CountAvailableCore()
-    {
-        var count = NamedSemaphores.Drain(_semaphore);
-        if (count > 0)
-        {
-            _semaphore.Release(count);
-        }
-
-        return count;
-    }
+    private protected override int CountAvailableCore() => NamedSemaphores.Count(_semaphore);
 
     private protected override int CloseCore()
     {

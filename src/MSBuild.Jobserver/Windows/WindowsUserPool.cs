@@ -82,16 +82,7 @@ internal sealed class WindowsUserPool : JobTokenPool
         }
     }
 
-    private protected override int CountAvailableCore()
-    {
-        var count = NamedSemaphores.Drain(_semaphore);
-        if (count > 0)
-        {
-            _semaphore.Release(count);
-        }
-
-        return count;
-    }
+    private protected override int CountAvailableCore() => NamedSemaphores.Count(_semaphore);
 
     // Under the gate: the last member drains and removes the record; the others only close their handle.
     private protected override int CloseCore()
