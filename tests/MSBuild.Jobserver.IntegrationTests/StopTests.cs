@@ -7,7 +7,8 @@ namespace MSBuild.Jobserver.IntegrationTests;
 /// Issue 5, stopping: Ctrl+C (SIGINT to the `dotnet build` process the test started) while cargo compiles or while
 /// tasks wait for a token ends the build within 5 s, with no cargo, rustc or tool left running and nothing of the
 /// pool left in the build's TMPDIR; a build whose entry process is SIGKILLed leaves its pool directory, and the next
-/// build (here one that fails) sweeps it and removes its own.
+/// build (here one that fails) sweeps it and removes its own. Issue 22: the package's stop is measured against stock
+/// Exec's stop of the same commands, and make counts its tokens after a stopped build that joined its jobserver.
 /// </summary>
 [TestClass]
 public sealed class StopTests : EndToEndTest
