@@ -121,6 +121,26 @@ internal static unsafe class PosixCalls
         return result;
     }
 
+    /// <summary>pipe(2) plus FD_CLOEXEC on both ends, so neither leaks into processes we start: (read end, write end).</summary>
+    internal static (SafeFd Read, SafeFd Write) Pipe()
+    {
+        int read = -1, write = -1;
+        Check(RetryInt(() => Syscall.pipe(out read, out write), out var errno), errno, "pipe");
+        var ends = (Read: new SafeFd(read), Write: new SafeFd(write));
+        try
+        {
+            SetCloseOnExec(read, closeOnExec: true);
+            SetCloseOnExec(write, closeOnExec: true);
+            return ends;
+        }
+        catch
+        {
+            ends.Read.Dispose();
+            ends.Write.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Opens (creating it 0600 when <paramref name="create"/>) a lock file without following a symbolic link, close-on-exec;
     /// null with <paramref name="errno"/> when it cannot.

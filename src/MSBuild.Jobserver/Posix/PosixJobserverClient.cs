@@ -8,8 +8,8 @@ namespace MSBuild.Jobserver.Posix;
 
 /// <summary>
 /// A client on a FIFO or pipe. Normally it owns one read-write, non-blocking description of the pipe (the FIFO
-/// opened by path, or on Linux an inherited pipe reopened through /proc/self/fd), so waiting is a poll that wakes
-/// every 100 ms to notice cancellation. Elsewhere an inherited pipe can only be duplicated: the description is
+/// opened by path, or on Linux an inherited pipe reopened through /proc/self/fd), so waiting is a poll that a cancellation
+/// wakes at once (<see cref="CancellationWake"/>). Elsewhere an inherited pipe can only be duplicated: the description is
 /// shared with make and must stay blocking (make breaks if it is made non-blocking, cc-rs #962), so after poll says
 /// "readable" the read may wait until a token comes back if another process took it first; cancellation is then
 /// noticed only once that read returns.
@@ -70,7 +70,8 @@ internal sealed class PosixJobserverClient : JobserverClient
 
     public static (int Index, JobToken Token) AcquireFirst(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
-        var reads = ReadDescriptors(clients);
+        using var wake = CancellationWake.For(cancellationToken);
+        var polled = CancellationWake.Append(ReadDescriptors(clients), wake);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -82,18 +83,22 @@ internal sealed class PosixJobserverClient : JobserverClient
                 }
             }
 
-            PollSlice(reads, deadline);
+            PollSlice(polled, deadline);
         }
     }
 
     public static int WaitUntilReadable(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
         var reads = ReadDescriptors(clients);
+        using var wake = CancellationWake.For(cancellationToken);
+        var polled = CancellationWake.Append(reads, wake);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (PollSlice(reads, deadline) < 0)
+            var polledReady = PollSlice(polled, deadline);
+            if (polledReady < 0 || polledReady == reads.Length)
             {
+                // Nothing yet, or the wake (the check above then throws).
                 continue;
             }
 
@@ -117,7 +122,7 @@ internal sealed class PosixJobserverClient : JobserverClient
         return reads;
     }
 
-    // One poll of at most PollSliceMs (so cancellation is noticed), never past the deadline: the index of a readable
+    // One poll of at most PollSliceMs (so cancellation is noticed even without a wake), never past the deadline: the index of a readable
     // descriptor, or -1. Throws TimeoutException once the deadline has passed.
     private static int PollSlice(SafeFd[] reads, long? deadline)
     {

@@ -24,7 +24,7 @@ public abstract class JobserverClient : IDisposable
     public PipeIdentity? Identity { get; }
 
     /// <summary>
-    /// Waits for a token. Cancellation is noticed within about 100 ms; when this throws, no token was taken.
+    /// Waits for a token. Cancellation ends the wait at once; when this throws, no token was taken.
     /// </summary>
     /// <remarks>
     /// One exception: an inherited <c>R,W</c> pipe on a POSIX system other than Linux cannot be reopened, so the
