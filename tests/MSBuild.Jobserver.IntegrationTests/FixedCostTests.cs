@@ -30,39 +30,6 @@ public sealed class FixedCostTests : EndToEndTest
     }
 
     /// <summary>
-    /// The packed net8.0 task assemblies are ReadyToRun for the packing SDK's runtime and platform, and the runtime uses
-    /// their code: a no-op build on that runtime JIT-compiles few of the package's methods (about 40 here; over 500 from
-    /// IL only, most of the package's fixed cost, docs/performance.md). The runtime lists what it compiles in
-    /// DOTNET_JitStdOutFile with DOTNET_JitDisasmSummary=1.
-    /// </summary>
-    [TestMethod]
-    public void NoOpBuildRunsThePackagesPrecompiledCode()
-    {
-        if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
-        {
-            Assert.Inconclusive("The package is packed here with code for linux-x64 only.");
-        }
-
-        var repo = NewFixture("fixed-cost-r2r");
-        var project = repo.AddCargoProject("solo", crates: 1);
-        repo.Build(project, new BuildOptions { Nodes = 2 });
-        var jitList = Path.Combine(repo.Root, "jit.txt");
-
-        var run = repo.Build(project, new BuildOptions
-        {
-            Nodes = 2,
-            Environment = new Dictionary<string, string?> { ["DOTNET_JitStdOutFile"] = jitList, ["DOTNET_JitDisasmSummary"] = "1" },
-        });
-        Report("no-op build, JIT list", run);
-
-        Assert.HasCount(1, Fixtures.Summaries(run), "one summary expected:\n" + ProcessRunner.Tail(run.Output));
-        var lines = File.ReadAllLines(jitList);
-        Assert.IsGreaterThan(500, lines.Length, "the runtime listed too few compiled methods to be its whole list");
-        var ours = lines.Where(l => l.Contains(" MSBuild.Jobserver.", StringComparison.Ordinal)).ToList();
-        Assert.IsLessThan(150, ours.Count, $"{ours.Count} methods of the package were JIT-compiled: its ReadyToRun code was not used. The first:\n" + string.Join("\n", ours.Take(20)));
-    }
-
-    /// <summary>
     /// Four cargo projects at -m:2: the projects MSBuild puts on the worker node still reach the one pool through the
     /// rendezvous project (built at most once per worker node), and the compiles stay within the 2 slots.
     /// </summary>
