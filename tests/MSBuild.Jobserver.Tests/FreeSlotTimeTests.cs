@@ -46,6 +46,33 @@ public sealed class FreeSlotTimeTests
         Assert.IsLessThanOrEqualTo(journal.WaitSeconds(), journal.FreeSlotWaitSeconds(slots), "a slot can stand free with a waiter only while someone waits");
     }
 
+    /// <summary>
+    /// The most holds at once (JOBS0030's "at most N at once") from two processes' journals, written out of order: a
+    /// hand-over at one instant is not an overlap; the holds read back sorted by the time they were got.
+    /// </summary>
+    [TestMethod]
+    [DataRow("handed over at one instant", "0,0,5;5,5,8", 1)]
+    [DataRow("two overlap, the third after both", "0,0,10;0,2,4;0,12,13", 2)]
+    [DataRow("three overlap at 3, written in reverse", "3,3,9;2,2,6;0,0,4", 3)]
+    [DataRow("nested and touching", "0,0,10;1,1,5;5,5,9;9,9,12", 2)]
+    [DataRow("none", "", 0)]
+    public void PeakConcurrentFromTheJournal(string name, string holds, int expected)
+    {
+        var directory = TestSupport.NewTempDirectory("peak");
+        var view = PoolPlatform.OpenDirectory(directory);
+        var runs = holds.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(h => h.Split(',').Select(long.Parse).ToArray()).ToList();
+        for (var i = 0; i < runs.Count; i++)
+        {
+            var r = runs[i];
+            LedgerJournal.Append(view, "", new TokenHold(1_000_000 + (r[0] * 1000), 1_000_000 + (r[1] * 1000), 1_000_000 + (r[2] * 1000), 100 + (i % 2), "pool", "P" + i, "cargo"));
+        }
+
+        var journal = LedgerJournal.Read(directory);
+
+        Assert.AreEqual(expected, journal.PeakConcurrent(), name);
+        CollectionAssert.AreEqual(journal.Holds.Select(h => h.AcquiredMs).OrderBy(t => t).ToList(), journal.Holds.Select(h => h.AcquiredMs).ToList(), name + ": holds not in order");
+    }
+
     /// <summary>The report shows the same figure as a fact of the pool, and draws every CPU sample inside the span.</summary>
     [TestMethod]
     public void ReportShowsFreeSlotSecondsAndTheMachinesCpu()

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 
@@ -11,31 +10,49 @@ namespace MSBuild.Jobserver.Tasks.Report;
 /// </summary>
 internal static class FreeSlotTime
 {
+    private const long Requested = 0;
+    private const long Acquired = 1;
+    private const long Released = 2;
+
     /// <summary>
     /// The milliseconds of <paramref name="runs"/> (each asked for a token at Requested, got it at Acquired, gave it back
     /// at Released) during which a slot of the <paramref name="slots"/> was free and a tool waited.
     /// </summary>
     public static long Milliseconds(IEnumerable<(long Requested, long Acquired, long Released)> runs, int slots)
     {
-        // Only time between edges counts, so a hand-over at one instant (a release and the next acquisition) adds nothing.
-        var edges = runs.SelectMany(r => new[]
-            {
-                (At: r.Requested, Held: 0, Waiting: 1),
-                (At: r.Acquired, Held: 1, Waiting: -1),
-                (At: r.Released, Held: -1, Waiting: 0),
-            })
-            .OrderBy(e => e.At)
-            .ToList();
+        // Only time between edges counts, so a hand-over at one instant (a release and the next acquisition) adds nothing,
+        // and the order of edges at one instant does not matter. An edge is one long, its instant times four plus its
+        // kind: a sort of longs, not LINQ over tuples, whose JIT cost more than the sum in every build's summary.
+        var edges = new List<long>();
+        foreach (var (requested, acquired, released) in runs)
+        {
+            edges.Add(requested * 4 + Requested);
+            edges.Add(acquired * 4 + Acquired);
+            edges.Add(released * 4 + Released);
+        }
 
+        edges.Sort();
         long total = 0;
         int held = 0, waiting = 0;
         for (var i = 0; i < edges.Count; i++)
         {
-            held += edges[i].Held;
-            waiting += edges[i].Waiting;
+            switch (edges[i] & 3)
+            {
+                case Requested:
+                    waiting++;
+                    break;
+                case Acquired:
+                    held++;
+                    waiting--;
+                    break;
+                default:
+                    held--;
+                    break;
+            }
+
             if (i + 1 < edges.Count)
             {
-                total += (edges[i + 1].At - edges[i].At) * Math.Min(Math.Max(0, slots - held), Math.Max(0, waiting));
+                total += ((edges[i + 1] >> 2) - (edges[i] >> 2)) * Math.Min(Math.Max(0, slots - held), Math.Max(0, waiting));
             }
         }
 

@@ -12,7 +12,16 @@ internal static class JournalFigures
     public static int PeakConcurrent(this LedgerJournal journal) => PeakOf(journal.Holds);
 
     /// <summary>Seconds spent waiting for tokens, all holds together.</summary>
-    public static double WaitSeconds(this LedgerJournal journal) => journal.Holds.Sum(h => h.WaitMs) / 1000.0;
+    public static double WaitSeconds(this LedgerJournal journal)
+    {
+        long total = 0;
+        foreach (var hold in journal.Holds)
+        {
+            total += hold.WaitMs;
+        }
+
+        return total / 1000.0;
+    }
 
     /// <summary>
     /// How much of a shared pool the other builds held between <paramref name="fromMs"/> and <paramref name="toMs"/>:
@@ -32,6 +41,14 @@ internal static class JournalFigures
         FreeSlotTime.Milliseconds(journal.Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
 
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
-    public static int PeakOf(IEnumerable<TokenHold> holds) =>
-        HoldOverlap.Peak(holds.Select(h => (h.AcquiredMs, h.ReleasedMs)));
+    public static int PeakOf(IEnumerable<TokenHold> holds)
+    {
+        var intervals = new List<(long From, long To)>();
+        foreach (var hold in holds)
+        {
+            intervals.Add((hold.AcquiredMs, hold.ReleasedMs));
+        }
+
+        return HoldOverlap.Peak(intervals);
+    }
 }

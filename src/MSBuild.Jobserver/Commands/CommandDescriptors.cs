@@ -54,9 +54,27 @@ internal static class CommandDescriptors
     /// <summary>As <see cref="FreePair(string)"/>, with <paramref name="inherited"/> saying which numbers the shell inherits.</summary>
     internal static (int Read, int Write)? FreePair(string command, Func<int, bool> inherited)
     {
+        // The two highest free numbers from 9 down to 3 (a loop: LINQ here costs every tool run its JIT).
         var named = NamedBy(command);
-        var free = Enumerable.Range(3, 7).Reverse().Where(fd => !named.Contains(fd) && !inherited(fd)).Take(2).ToList();
-        return free.Count == 2 ? (free[1], free[0]) : null;
+        int? high = null;
+        for (var fd = 9; fd >= 3; fd--)
+        {
+            if (named.Contains(fd) || inherited(fd))
+            {
+                continue;
+            }
+
+            if (high is null)
+            {
+                high = fd;
+            }
+            else
+            {
+                return (fd, high.Value);
+            }
+        }
+
+        return null;
     }
 
     private static bool PassesToChildren(int descriptor)

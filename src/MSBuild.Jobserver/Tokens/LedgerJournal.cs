@@ -83,7 +83,21 @@ public sealed class LedgerJournal
             }
         }
 
-        return holds.OrderBy(h => h.AcquiredMs).ToList();
+        // Usually already in order (one journal, few holds): then no sort, and no JIT of a generic one.
+        return IsInOrder(holds) ? holds : holds.OrderBy(h => h.AcquiredMs).ToList();
+    }
+
+    private static bool IsInOrder(List<TokenHold> holds)
+    {
+        for (var i = 1; i < holds.Count; i++)
+        {
+            if (holds[i].AcquiredMs < holds[i - 1].AcquiredMs)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     internal static void Append(PoolDirectory? directory, string tag, TokenHold hold)

@@ -142,7 +142,11 @@ public sealed class TokenLedger
             }
 
             var keep = Math.Min(drained.Count, size);
-            drained.Take(keep).ToList().ForEach(pool.Release);
+            for (var i = 0; i < keep; i++)
+            {
+                pool.Release(drained[i]);
+            }
+
             var minted = mintMissing ? size - keep : 0;
             for (var i = 0; i < minted; i++)
             {
