@@ -200,11 +200,22 @@ public sealed class PoolDirectory : IDisposable
         }
     }
 
+    /// <summary>
+    /// The per-user directory in <paramref name="parent"/>, made private now or found: null <c>Problem</c> when it is
+    /// this user's alone (build pools and the shared pool live only in such a one).
+    /// </summary>
+    /// <exception cref="JobserverException">It cannot be made.</exception>
+    internal static (string Path, bool MadeNow, string? Problem) UserDirectory(IPoolPlatform platform, string parent)
+    {
+        var path = System.IO.Path.Combine(parent, platform.UserDirectoryName);
+        var madeNow = platform.TryCreatePrivateDirectory(path);
+        return (path, madeNow, madeNow ? null : platform.PrivacyProblem(path));
+    }
+
     private static PoolDirectory CreateIn(IPoolPlatform platform, string parent, List<PoolLocationNote> notes)
     {
-        var userDirectory = System.IO.Path.Combine(parent, platform.UserDirectoryName);
-        var madeNow = platform.TryCreatePrivateDirectory(userDirectory);
-        if (!madeNow && platform.PrivacyProblem(userDirectory) is { } problem)
+        var (userDirectory, madeNow, privacy) = UserDirectory(platform, parent);
+        if (privacy is { } problem)
         {
             // Someone else made it first (another user in a shared /tmp, or a link): a directory of our own beside it.
             notes.Add(new PoolLocationNote(PoolLocationProblem.UserDirectoryNotPrivate, userDirectory, problem));

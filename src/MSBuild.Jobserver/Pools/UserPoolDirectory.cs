@@ -58,10 +58,11 @@ internal sealed class UserPoolDirectory : IDisposable
                 continue;
             }
 
-            var userDirectory = System.IO.Path.Combine(candidate, platform.UserDirectoryName);
+            string userDirectory;
             try
             {
-                if (!platform.TryCreatePrivateDirectory(userDirectory) && platform.PrivacyProblem(userDirectory) is { } problem)
+                (userDirectory, _, var privacy) = PoolDirectory.UserDirectory(platform, candidate);
+                if (privacy is { } problem)
                 {
                     problems.Add(userDirectory + " " + problem);
                     continue;
