@@ -1,9 +1,11 @@
 using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Posix;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.Report;
 using MSBuild.Jobserver.Tokens;
+
 
 
 
@@ -114,11 +116,11 @@ public sealed class FreeSlotTimeTests
     [TestMethod]
     public void ProcStatLineParses()
     {
-        var parsed = MachineCpuSampler.ParseProcStat("cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n");
+        var parsed = PosixMachine.ParseProcStat("cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n");
 
         Assert.AreEqual((100UL + 5 + 50 + 3 + 2 + 1, 100UL + 5 + 50 + 3 + 2 + 1 + 1000 + 20), parsed);
-        Assert.IsNull(MachineCpuSampler.ParseProcStat("intr 1 2 3\n"));
-        Assert.IsNull(MachineCpuSampler.ParseProcStat("cpu  1 2 x 4 5\n"));
+        Assert.IsNull(PosixMachine.ParseProcStat("intr 1 2 3\n"));
+        Assert.IsNull(PosixMachine.ParseProcStat("cpu  1 2 x 4 5\n"));
     }
 
     /// <summary>

@@ -44,6 +44,20 @@ public sealed class HouseTests
     }
 
     [TestMethod]
+    public void ThePlatformIsAskedOnlyWhereItIsChosenOrImplemented()
+    {
+        var allowed = new[] { "MSBuild.Jobserver/Platform", "MSBuild.Jobserver/Posix", "MSBuild.Jobserver/Windows" };
+        foreach (var file in SourceFiles().Where(f => !allowed.Contains(f.Folder)))
+        {
+            var code = Regex.Replace(File.ReadAllText(file.Path), @"//[^\n]*", "");
+            foreach (var word in new[] { "RuntimeInformation", "OSPlatform", "IsWindows", "DllImport" })
+            {
+                Assert.IsFalse(code.Contains(word, StringComparison.Ordinal), $"{file.Folder}/{System.IO.Path.GetFileName(file.Path)} says '{word}': ask PoolPlatform, or put the platform's code in Posix/ or Windows/.");
+            }
+        }
+    }
+
+    [TestMethod]
     public void OneTokensWayIsInOneLibraryFolder()
     {
         var way = new[] { "PoolConnection", "HeldToken", "Lease", "LedgerLock", "TokenLedger", "LedgerJournal", "TokenHold", "ChildEnvironment", "BuildJobserverHandle" };

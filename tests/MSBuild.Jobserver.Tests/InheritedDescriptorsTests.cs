@@ -75,7 +75,7 @@ public sealed class InheritedDescriptorsTests
         using var after = StartServerLookalike();
         try
         {
-            var holders = PipeHolders.Lingering(new[] { pipe });
+            var holders = PoolPlatform.LingeringPipeHolders(new[] { pipe });
 
             Assert.IsTrue(holders.Any(h => h.ProcessId == before.Id && h.Kind.Contains("VBCSCompiler")), $"the process started before hiding is not named: [{string.Join(", ", holders)}]");
             Assert.IsFalse(holders.Any(h => h.ProcessId == after.Id), "a process started after hiding cannot hold the pipe");

@@ -1,8 +1,10 @@
 using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
+using MSBuild.Jobserver.Posix;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tokens;
+
 
 
 namespace MSBuild.Jobserver.Tests;
@@ -147,7 +149,7 @@ public sealed class UserPoolTests
             File.WriteAllText(Path.Combine(v1, "memory.stat"), $"cache 1\ntotal_inactive_file {500 * MiB}\n");
             Write(Path.GetDirectoryName(v1)!, "memory.limit_in_bytes", 8000 * MiB, "memory.usage_in_bytes", 2600 * MiB);
             File.WriteAllText(Path.Combine(root, "cgroup-v1"), "5:memory:/ci/job\n3:cpu:/x\n");
-            Assert.AreEqual(1000 * MiB, AvailableMemory.Linux(Path.Combine(root, "cgroup-v1"), Path.Combine(root, "meminfo"), Path.Combine(root, "fs")));
+            Assert.AreEqual(1000 * MiB, PosixMachine.AvailableMemory(Path.Combine(root, "cgroup-v1"), Path.Combine(root, "meminfo"), Path.Combine(root, "fs")));
 
             // v2: the parent's limit binds; "max" is no limit; without a group it is MemAvailable.
             var v2root = Directory.CreateDirectory(Path.Combine(root, "v2")).FullName;
@@ -158,8 +160,8 @@ public sealed class UserPoolTests
             Write(Path.GetDirectoryName(v2)!, "memory.max", 1000 * MiB, "memory.current", 900 * MiB);
             File.WriteAllText(Path.Combine(Path.GetDirectoryName(v2)!, "memory.stat"), $"anon 1\ninactive_file {300 * MiB}\n");
             File.WriteAllText(Path.Combine(root, "cgroup-v2"), "0::/a/b\n");
-            Assert.AreEqual(400 * MiB, AvailableMemory.Linux(Path.Combine(root, "cgroup-v2"), Path.Combine(root, "meminfo"), v2root));
-            Assert.AreEqual(20000000L * 1024, AvailableMemory.Linux(Path.Combine(root, "none"), Path.Combine(root, "meminfo"), v2root));
+            Assert.AreEqual(400 * MiB, PosixMachine.AvailableMemory(Path.Combine(root, "cgroup-v2"), Path.Combine(root, "meminfo"), v2root));
+            Assert.AreEqual(20000000L * 1024, PosixMachine.AvailableMemory(Path.Combine(root, "none"), Path.Combine(root, "meminfo"), v2root));
         }
         finally
         {

@@ -5,6 +5,8 @@ using System.IO;
 using System.Linq;
 using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Host;
+using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
@@ -112,7 +114,7 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
-        foreach (var holder in PipeHolders.Lingering(InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine)))
+        foreach (var holder in PoolPlatform.LingeringPipeHolders(InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine)))
         {
             lines.Add(SummaryLine.Warning(DiagnosticCode.InheritedPipeHeldByServer, string.Format(CultureInfo.InvariantCulture,
                 "Process {0}, {1}, holds the jobserver pipe this build inherited from make or cargo: it started before the package could make the pipe non-inheritable, and ran none of the package's tasks since. "

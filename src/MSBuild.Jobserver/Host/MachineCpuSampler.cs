@@ -66,20 +66,10 @@ public sealed class MachineCpuSampler : IDisposable
     }
 
     /// <summary>Starts sampling on this platform, or says why not.</summary>
-    public static MachineCpuSampler Start()
-    {
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
-        {
-            return new MachineCpuSampler(LinuxCores, ReadProcStat, null);
-        }
-
-        if (PoolPlatform.IsWindows)
-        {
-            return new MachineCpuSampler(() => Environment.ProcessorCount, ReadSystemTimes, null);
-        }
-
-        return NotSampled("the machine's CPU use is not sampled on this platform (only on Linux and Windows)");
-    }
+    public static MachineCpuSampler Start() =>
+        PoolPlatform.CpuTimes is { } read
+            ? new MachineCpuSampler(PoolPlatform.CpuCount, read, null)
+            : NotSampled("the machine's CPU use is not sampled on this platform (only on Linux and Windows)");
 
     /// <summary>A sampler that takes no samples, for <paramref name="reason"/>.</summary>
     public static MachineCpuSampler NotSampled(string reason) => new(() => Environment.ProcessorCount, () => null, reason);
@@ -123,85 +113,4 @@ public sealed class MachineCpuSampler : IDisposable
 
         _timer?.Dispose();
     }
-
-    /// <summary>
-    /// The busy and total jiffies of the aggregate "cpu" line of /proc/stat text: busy is user, nice, system, irq,
-    /// softirq and steal; idle and iowait are not busy; guest time is already inside user. Null when it cannot be read.
-    /// </summary>
-    internal static (ulong Busy, ulong Total)? ParseProcStat(string text)
-    {
-        var end = text.IndexOf('\n');
-        var first = end < 0 ? text : text.Substring(0, end);
-        var fields = first.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
-        if (fields.Length < 5 || fields[0] != "cpu")
-        {
-            return null;
-        }
-
-        var values = new ulong[8];
-        for (var i = 0; i < values.Length && i + 1 < fields.Length; i++)
-        {
-            if (!ulong.TryParse(fields[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out values[i]))
-            {
-                return null;
-            }
-        }
-
-        var idle = values[3] + values[4];
-        var busy = values[0] + values[1] + values[2] + values[5] + values[6] + values[7];
-        return (busy, busy + idle);
-    }
-
-    private static (ulong Busy, ulong Total)? ReadProcStat()
-    {
-        try
-        {
-            using var stream = new FileStream("/proc/stat", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
-            var buffer = new byte[256];
-            var read = stream.Read(buffer, 0, buffer.Length);
-            return ParseProcStat(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    // The online processors /proc/stat counts (every "cpuN" line), which may be more than this process may use.
-    private static int LinuxCores()
-    {
-        try
-        {
-            var cores = 0;
-            foreach (var line in File.ReadLines("/proc/stat"))
-            {
-                if (line.Length > 3 && line.StartsWith("cpu", StringComparison.Ordinal) && char.IsDigit(line[3]))
-                {
-                    cores++;
-                }
-            }
-
-            return Math.Max(1, cores);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return Environment.ProcessorCount;
-        }
-    }
-
-    // Kernel time includes idle time.
-    private static (ulong Busy, ulong Total)? ReadSystemTimes()
-    {
-        if (!GetSystemTimes(out var idle, out var kernel, out var user))
-        {
-            return null;
-        }
-
-        var total = kernel + user;
-        return (total - Math.Min(total, idle), total);
-    }
-
-    [DllImport("kernel32.dll", SetLastError = true)]
-    [return: MarshalAs(UnmanagedType.Bool)]
-    private static extern bool GetSystemTimes(out ulong idleTime, out ulong kernelTime, out ulong userTime);
 }

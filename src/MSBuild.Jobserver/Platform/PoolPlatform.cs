@@ -52,6 +52,21 @@ public static class PoolPlatform
     /// <summary>Closes <paramref name="descriptor"/> if it is still the pipe <paramref name="identity"/> names.</summary>
     public static void CloseIfStill(int descriptor, PipeIdentity identity) => Current.CloseIfStill(descriptor, identity);
 
+    /// <summary>The memory this build can still use, in bytes (cgroup limits count); null where it cannot be read.</summary>
+    public static long? AvailableMemory() => Current.AvailableMemory();
+
+    /// <summary>Reads the machine's busy and total CPU time; null where the CPU's use is not sampled.</summary>
+    public static Func<(ulong Busy, ulong Total)?>? CpuTimes => Current.CpuTimes;
+
+    /// <summary>The processors the CPU times cover.</summary>
+    public static int CpuCount() => Current.CpuCount();
+
+    /// <summary>
+    /// The build servers (worker nodes, the MSBuild server, VBCSCompiler) other than this process that hold one of
+    /// <paramref name="pipes"/> inheritably and so keep a parent make waiting; empty where they cannot be found.
+    /// </summary>
+    public static IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => Current.LingeringPipeHolders(pipes);
+
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
     internal static IPoolPlatform Current => Chosen.Value;
 

@@ -115,4 +115,19 @@ public interface IPoolPlatform
 
     /// <summary>True where a tool's shell can open the pool on descriptors (<c>R,W</c>); false where the pool's name is the only form.</summary>
     bool HasDescriptorForm { get; }
+
+    /// <summary>The memory this build can still use, in bytes; null where it cannot be read.</summary>
+    long? AvailableMemory();
+
+    /// <summary>Reads the machine's busy and total CPU time; null where the CPU's use is not sampled.</summary>
+    Func<(ulong Busy, ulong Total)?>? CpuTimes { get; }
+
+    /// <summary>The processors the CPU times cover.</summary>
+    int CpuCount();
+
+    /// <summary>
+    /// The build servers other than this process that hold one of <paramref name="pipes"/> inheritably (a /proc scan on
+    /// Linux); empty where they cannot be found.
+    /// </summary>
+    IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes);
 }

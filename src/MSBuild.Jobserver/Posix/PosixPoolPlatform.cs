@@ -208,4 +208,12 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     public JobserverAuth PoolAuth(string path) => JobserverAuth.Fifo(path);
 
     public bool HasDescriptorForm => true;
+
+    public long? AvailableMemory() => PosixMachine.AvailableMemory();
+
+    public Func<(ulong Busy, ulong Total)?>? CpuTimes => PosixMachine.SamplesCpu ? PosixMachine.ReadProcStat : null;
+
+    public int CpuCount() => PosixMachine.SamplesCpu ? PosixMachine.Cores() : Environment.ProcessorCount;
+
+    public IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => PosixPipeHolders.Lingering(pipes);
 }

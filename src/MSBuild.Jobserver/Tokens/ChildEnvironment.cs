@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
-using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Commands;
+using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Platform;
+using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 
 namespace MSBuild.Jobserver.Tokens;

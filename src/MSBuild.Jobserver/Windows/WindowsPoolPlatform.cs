@@ -196,4 +196,12 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     public JobserverAuth PoolAuth(string path) => JobserverAuth.Semaphore(path);
 
     public bool HasDescriptorForm => false;
+
+    public long? AvailableMemory() => WindowsMachine.AvailableMemory();
+
+    public Func<(ulong Busy, ulong Total)?>? CpuTimes => WindowsMachine.ReadSystemTimes;
+
+    public int CpuCount() => Environment.ProcessorCount;
+
+    public IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => Array.Empty<PipeHolder>();
 }

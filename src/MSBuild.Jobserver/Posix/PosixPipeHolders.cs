@@ -3,15 +3,10 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using MSBuild.Jobserver.Platform;
-using MSBuild.Jobserver.Posix;
 using MSBuild.Jobserver.Protocol;
-using MSBuild.Jobserver.Tokens;
+using MSBuild.Jobserver.Pools;
 
-namespace MSBuild.Jobserver.Host;
-
-/// <summary>A process that outlives the build and holds a parent's jobserver pipe it inherited.</summary>
-public sealed record PipeHolder(int ProcessId, string Kind);
+namespace MSBuild.Jobserver.Posix;
 
 /// <summary>
 /// Finds, through <c>/proc</c>, the build servers (MSBuild worker nodes, the MSBuild server, VBCSCompiler) that hold a
@@ -19,7 +14,7 @@ public sealed record PipeHolder(int ProcessId, string Kind);
 /// could act in the process that started them, and that ran none of its tasks since. Those keep a parent make
 /// waiting until they exit. A process that hid it (close-on-exec set) closes it when the build ends there.
 /// </summary>
-public static class PipeHolders
+internal static class PosixPipeHolders
 {
     private const int CloseOnExecFlag = 0x80000; // O_CLOEXEC as /proc/PID/fdinfo shows it (octal 02000000)
 
@@ -27,7 +22,7 @@ public static class PipeHolders
     public static IReadOnlyList<PipeHolder> Lingering(IReadOnlyCollection<PipeIdentity> pipes)
     {
         var result = new List<PipeHolder>();
-        if (pipes.Count == 0 || !PoolPlatform.CanReopenDescriptorsByPath)
+        if (pipes.Count == 0 || !PosixPoolPlatform.CanReopenDescriptorsByPath)
         {
             return result;
         }

@@ -2,7 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Linq;
 
-namespace MSBuild.Jobserver.Tokens;
+namespace MSBuild.Jobserver.Pools;
 
 /// <summary>Facts about this process that several parts need (netstandard2.0 has no Environment.ProcessId).</summary>
 public static class ProcessInfo
