@@ -2,7 +2,8 @@
 """MSBuild.Jobserver benchmark (issue 4).
 
 One command:  python3 build/bench/run.py [--quick] [--rounds N] [--projects P] [--crates C]
-                                          [--jobs N] [--size M] [--variants abcd]
+                                          [--jobs N] [--size M] [--variants abcdefg]
+              python3 build/bench/run.py --shape many|one-project|heavy|csharp   (issue 22's shapes)
               python3 build/bench/run.py --exec-overhead [--quick] [--rounds N] [--projects P]
               python3 build/bench/run.py --micro            (BenchmarkDotNet, build/bench/Micro)
               python3 build/bench/run.py --noop [--rounds N] (a no-op build: the package's fixed cost)
@@ -15,8 +16,12 @@ interleaved (a b c d a b c d ...) with fresh cargo target directories every run:
   (b) dotnet build -m:N                     with MSBuild.Jobserver (packed from this repo)
   (c) make -jN, one `+cargo build` recipe per project (GNU make's own jobserver)
   (d) cargo build -jN of one workspace holding all P*C crates (one scheduler, the limit)
+  (e) dotnet build -m:N                     without the package, CARGO_BUILD_JOBS=1 in the environment
+  (f) dotnet build -m:1                     without the package
+  (g) dotnet build -m:N                     with the package and -p:JobserverCountCompile=true
 
 Measures per run: wall, CPU (rusage of every descendant: the harness is a child subreaper),
+idle CPU-seconds (cores x wall - the build's CPU),
 peak concurrent rustc (RUSTC_WRAPPER log, workload crates only), peak runnable threads
 (procs_running in /proc/stat every 20 ms), peak total RSS of the build's process tree (/proc,
 every 100 ms) and, for (b), the package's end-of-build summary (JOBS0030).
@@ -54,6 +59,21 @@ VARIANTS = {
     "b": "dotnet build -m:N + MSBuild.Jobserver",
     "c": "make -jN, +cargo recipes",
     "d": "one cargo workspace, cargo build -jN",
+    "e": "dotnet build -m:N, CARGO_BUILD_JOBS=1 (no package)",
+    "f": "dotnet build -m:1 (no package)",
+    "g": "dotnet build -m:N + MSBuild.Jobserver, JobserverCountCompile",
+}
+# Variants that build the tree with the package; the others' dotnet trees have none.
+PACKAGE_VARIANTS = "bg"
+DOTNET_VARIANTS = "abefg"
+# Issue 22's three shapes, and one whose projects compile C# beside their cargo build: defaults for
+# --projects, --crates, --size, --variants, --rounds and --cs-lines (explicit options win). Sizes keep a
+# shape near 10 minutes with 2 rounds on 2 cores.
+SHAPES = {
+    "many": dict(projects=8, crates=3, size=6, variants="abef", rounds=2, cs_lines=0),
+    "one-project": dict(projects=1, crates=12, size=10, variants="abef", rounds=2, cs_lines=0),
+    "heavy": dict(projects=4, crates=1, size=24, variants="abef", rounds=2, cs_lines=0),
+    "csharp": dict(projects=6, crates=1, size=6, variants="abge", rounds=2, cs_lines=400),
 }
 PACKAGE_ID = "MSBuild.Jobserver"
 CRATE_PREFIX = "bw_"
@@ -193,7 +213,7 @@ def entry_text(projects, version):
     # that first loaded it: stock MSBuild would run most cargo builds one after another on one node.
     refs = "".join(f'    <ProjectReference Include="{rel}" ReferenceOutputAssembly="false" '
                    f'SkipGetTargetFrameworkProperties="true" />\n' for _, rel in projects)
-    return (PROJECT_HEAD.format(package=package_item(version)) +
+    return (PROJECT_HEAD.format(package=package_item(version)) + NO_COMPILE +
             f"  <ItemGroup>\n{refs}  </ItemGroup>\n</Project>\n")
 
 
@@ -213,9 +233,65 @@ PROJECT_HEAD = """<Project>
     <DebugType>none</DebugType>
   </PropertyGroup>
 {package}  <Import Project="Sdk.targets" Sdk="Microsoft.NET.Sdk" />
-  <!-- Nothing to compile: the work is in the targets below. -->
+"""
+NO_COMPILE = """  <!-- Nothing to compile: the work is in the targets below. -->
   <Target Name="CoreCompile" />
 """
+# --cs-lines: the project compiles its generated C# (a real CoreCompile) before its cargo build.
+COMPILE_ITEMS = """  <ItemGroup>
+    <Compile Include="Generated.cs" />
+  </ItemGroup>
+"""
+
+# One generated C# class (about 40 lines): generics, LINQ, records and pattern matching, so Roslyn's binder
+# and emitter do real work per line, as in an ordinary library.
+CS_CLASS = """
+public sealed record Item{k}(int Id, string Name, double Weight);
+
+public static class Catalog{k}
+{{
+    public static Dictionary<string, List<T>> GroupBy<T>(IEnumerable<T> items, Func<T, string> key)
+    {{
+        var groups = new Dictionary<string, List<T>>();
+        foreach (var item in items)
+        {{
+            if (!groups.TryGetValue(key(item), out var list))
+            {{
+                list = new List<T>();
+                groups[key(item)] = list;
+            }}
+            list.Add(item);
+        }}
+        return groups;
+    }}
+
+    public static string Describe(object value) => value switch
+    {{
+        Item{k} {{ Weight: > {seed} }} heavy => $"heavy {{heavy.Name}}",
+        Item{k} item => $"item {{item.Id}}",
+        int n when n % 2 == 0 => "even",
+        string text => text.ToUpperInvariant(),
+        _ => "other",
+    }};
+
+    public static double Score(int n)
+    {{
+        var items = Enumerable.Range(0, n).Select(i => new Item{k}(i, $"n{{i % {seed}}}", i * 0.5)).ToList();
+        var grouped = GroupBy(items, i => i.Name);
+        return grouped.Values
+            .Select(g => g.Where(i => i.Weight > 1).OrderByDescending(i => i.Weight).Take(3).Sum(i => i.Weight))
+            .Concat(items.Select(i => (double)Describe(i).Length))
+            .Aggregate(0.0, (acc, x) => acc + x);
+    }}
+}}
+"""
+
+
+def csharp_source(p, lines):
+    """Generated.cs of project p: about `lines` lines of C#, in classes of CS_CLASS."""
+    classes = max(1, lines // CS_CLASS.count("\n"))
+    body = "".join(CS_CLASS.format(k=k, seed=p * 10 + k % 7 + 1) for k in range(classes))
+    return f"using System;\nusing System.Collections.Generic;\nusing System.Linq;\n\nnamespace Bench.P{p:02d};\n{body}"
 
 
 def package_item(version):
@@ -246,13 +322,18 @@ def write_dotnet_root(root, feed):
     write(root / "NuGet.config", nuget_config(feed))
 
 
-def write_dotnet_tree(root, cfg, version, projects):
+def write_dotnet_tree(root, cfg, version, projects, csharp=None):
     """A generated .NET tree: a project for each (name, targets), PROJECT_HEAD and then its targets, and the
-    entry over all of them; with the package when version is set (variant (b))."""
+    entry over all of them; with the package when version is set (variant (b)). csharp(i) gives the C#
+    source project i compiles; without it the projects compile nothing."""
     write_dotnet_root(root, cfg.feed if version else None)
-    for name, targets in projects:
+    for i, (name, targets) in enumerate(projects, start=1):
+        compile_part = NO_COMPILE
+        if csharp is not None:
+            compile_part = COMPILE_ITEMS
+            write(root / name / "Generated.cs", csharp(i))
         write(root / name / f"{name}.csproj",
-              PROJECT_HEAD.format(package=package_item(version)) + targets + "</Project>\n")
+              PROJECT_HEAD.format(package=package_item(version)) + compile_part + targets + "</Project>\n")
     write(root / ENTRY, entry_text([(name, f"{name}/{name}.csproj") for name, _ in projects], version))
 
 
@@ -285,12 +366,13 @@ def generate_workload(work, cfg, version):
           "[workspace]\nresolver = \"2\"\nmembers = [" +
           ", ".join(f'"p{p:02d}_c{c}"' for p in range(1, P + 1) for c in range(C)) + "]\n")
 
-    # (a) and (b): identical .NET trees, (b) references the package.
+    # (a) and (b): identical .NET trees, (b) references the package ((e) and (f) build a's, (g) b's).
+    csharp = (lambda p: csharp_source(p, cfg.cs_lines)) if cfg.cs_lines else None
     for variant, ver in (("a", None), ("b", version)):
         write_dotnet_tree(work / f"dotnet-{variant}", cfg, ver, [
             (f"P{p:02d}", cargo_build_target(f"--manifest-path {crates / f'p{p:02d}' / 'Cargo.toml'} "
                                              f"--target-dir $(BENCH_TARGET_ROOT)/p{p:02d}"))
-            for p in range(1, P + 1)])
+            for p in range(1, P + 1)], csharp)
 
     # (c): GNU make, one recursive (+) recipe per project, so cargo gets make's jobserver.
     mk = ["# Generated by build/bench/run.py: variant (c).", ".PHONY: all " +
@@ -655,12 +737,24 @@ def reap_orphans(grace_s):
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def busy_cpu_s():
-    """Busy CPU seconds of the whole machine so far (every CPU; idle and iowait excluded)."""
+def cpu_times_s():
+    """(busy, idle) CPU seconds of the whole machine so far, over every CPU; iowait counts as idle."""
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     # user nice system idle iowait irq softirq steal (guest time is already in user)
-    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / CLK_TCK, idle / CLK_TCK
+
+
+def busy_cpu_s():
+    """Busy CPU seconds of the whole machine so far."""
+    return cpu_times_s()[0]
+
+
+def idle_cpu_s(wall_s, cpu_s, cores=None):
+    """The build's idle CPU-seconds: what the machine's cores could have run during the build and the
+    build did not use (cores x wall - the build's CPU), so other load on the machine does not hide it."""
+    return round(max(0.0, (cores or os.cpu_count()) * wall_s - cpu_s), 2)
 
 
 def wait_for_quiet(max_wait_s, threshold_cores=0.5, window_s=1.0):
@@ -680,7 +774,7 @@ def wait_for_quiet(max_wait_s, threshold_cores=0.5, window_s=1.0):
 def measure(cmd, cwd, env, logfile, timeout_s):
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     self0 = resource.getrusage(resource.RUSAGE_SELF)
-    busy0 = busy_cpu_s()
+    busy0, idle0 = cpu_times_s()
     with open(logfile, "w") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
@@ -705,7 +799,8 @@ def measure(cmd, cwd, env, logfile, timeout_s):
         sampler.stop()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
-    busy = busy_cpu_s() - busy0
+    busy1, idle1 = cpu_times_s()
+    busy = busy1 - busy0
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     harness = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
     return {
@@ -713,6 +808,9 @@ def measure(cmd, cwd, env, logfile, timeout_s):
         "timed_out": timed_out,
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
+        "idle_cpu_s": idle_cpu_s(wall, cpu),
+        # The machine's idle time from /proc/stat over the run (also lowered by other people's load).
+        "machine_idle_s": round(idle1 - idle0, 2),
         "user_s": round(ru1.ru_utime - ru0.ru_utime, 3),
         "sys_s": round(ru1.ru_stime - ru0.ru_stime, 3),
         "peak_runnable": sampler.peak_running,
@@ -734,6 +832,7 @@ def rustc_stats(path):
     """Peak concurrent workload rustc and compile count from the wrapper's log."""
     events, starts, failed = [], 0, 0
     open_ = {}
+    compile_ns = 0
     if path.exists():
         for line in path.read_text().splitlines():
             parts = line.split()
@@ -746,7 +845,9 @@ def rustc_stats(path):
                 open_[parts[2]] = t
             elif parts[0] == "E":
                 events.append((t, -1))
-                open_.pop(parts[2], None)
+                started = open_.pop(parts[2], None)
+                if started is not None:
+                    compile_ns += t - started
                 if len(parts) > 4 and parts[4] != "0":
                     failed += 1
     # A compile whose end was never logged (killed) counts as running to the end.
@@ -763,6 +864,8 @@ def rustc_stats(path):
     busy = sum(k * v for k, v in hist.items()) / 1e9
     return {"peak_rustc": peak, "rustc_compiles": starts, "rustc_failed": failed,
             "rustc_unfinished": len(open_),
+            # Sum of every finished compile's wall time: the rustc share of the work, slower when they contend.
+            "rustc_compile_s": round(compile_ns / 1e9, 1),
             # Time-weighted mean of concurrent workload rustc between the first start and the last
             # end, and the seconds spent at each level: shows a pool that is used, or not.
             "mean_rustc": round(busy / span, 2) if span else 0.0,
@@ -785,6 +888,7 @@ def jobserver_summary(text):
                          ("tool_runs", r"(\d+)\s+tool\s+run"),
                          ("peak_in_use", r"(?:peak|at most)\s+(\d+)"),
                          ("wait_s", r"([\d.]+)\s*s\s+(?:spent\s+)?waiting"),
+                         ("free_slot_wait_s", r"([\d.]+)\s*s\s+of it with a slot free"),
                          ("lost", r"(\d+)\s+token\S*\s+lost"),
                          ("recovered", r"(\d+)\s+recovered")):
         m = re.search(pattern, line)
@@ -815,15 +919,19 @@ def base_env(cfg):
 
 
 def variant_cmd(v, cfg, work):
+    """(command, directory, extra environment) of variant v."""
     n = str(cfg.jobs)
-    if v in ("a", "b"):
-        return (["dotnet", "build", ENTRY, f"-m:{n}", "-nr:false", "-v:m", "--no-restore"],
-                work / f"dotnet-{v}")
+    if v in DOTNET_VARIANTS:
+        tree = work / ("dotnet-b" if v in PACKAGE_VARIANTS else "dotnet-a")
+        cmd = ["dotnet", "build", ENTRY, f"-m:{1 if v == 'f' else n}", "-nr:false", "-v:m", "--no-restore"]
+        if v == "g":
+            cmd.append("-p:JobserverCountCompile=true")
+        return cmd, tree, {"CARGO_BUILD_JOBS": "1"} if v == "e" else {}
     if v == "c":
-        return (["make", f"-j{n}", "-f", "Makefile"], work / "make")
+        return ["make", f"-j{n}", "-f", "Makefile"], work / "make", {}
     if v == "d":
         return (["cargo", "build", "--offline", f"-j{n}", "--target-dir",
-                 "{target_root}/mono"], work / "mono")
+                 "{target_root}/mono"], work / "mono", {})
     raise ValueError(v)
 
 
@@ -914,7 +1022,7 @@ def run_workload(cfg):
     check_tools("c" in need)
     env = base_env(cfg)
     version = None
-    if "b" in need:
+    if need & set(PACKAGE_VARIANTS):
         version = ensure_package(cfg, env)
         log(f"{PACKAGE_ID} {version} from {cfg.feed}")
         shutil.rmtree(cfg.out / "nuget-packages" / PACKAGE_ID.lower(), ignore_errors=True)
@@ -925,7 +1033,7 @@ def run_workload(cfg):
     log(f"generating P={cfg.projects} projects x C={cfg.crates} crates x {cfg.size} modules "
         f"in {work}")
     generate_workload(work, cfg, version)
-    trees = [work / f"dotnet-{v}" for v in "ab" if v in need]
+    trees = [work / f"dotnet-{t}" for t, users in (("a", "aef"), ("b", PACKAGE_VARIANTS)) if need & set(users)]
     noop = restore_and_warm(cfg, env, trees, logs)
     warm_cargo(cfg, env, work, logs)
     env["RUSTC_WRAPPER"] = str(WRAPPER)
@@ -938,8 +1046,8 @@ def run_workload(cfg):
             shutil.rmtree(targets, ignore_errors=True)  # fresh target dirs, bounded disk use
             target_root.mkdir(parents=True)
             rlog = logs / f"r{rnd}-{v}.rustc.log"
-            renv = dict(env, BENCH_TARGET_ROOT=str(target_root), BENCH_RUSTC_LOG=str(rlog))
-            cmd, cwd = variant_cmd(v, cfg, work)
+            cmd, cwd, extra_env = variant_cmd(v, cfg, work)
+            renv = dict(env, BENCH_TARGET_ROOT=str(target_root), BENCH_RUSTC_LOG=str(rlog), **extra_env)
             cmd = [c.replace("{target_root}", str(target_root)) for c in cmd]
             blog = logs / f"r{rnd}-{v}.log"
             log(f"round {rnd}/{cfg.rounds} ({v}) {VARIANTS[v]}")
@@ -950,7 +1058,7 @@ def run_workload(cfg):
             m["quiet_wait_s"], m["busy_cores_before"] = waited, busy
             m.update(rustc_stats(rlog))
             text = blog.read_text(errors="replace")
-            m["summary"] = jobserver_summary(text) if v == "b" else None
+            m["summary"] = jobserver_summary(text) if v in PACKAGE_VARIANTS else None
             m["jobserver_warnings"] = len(re.findall(r"failed to connect to jobserver", text))
             m.update({"round": rnd, "variant": v, "command": " ".join(cmd), "log": str(blog)})
             problems = []
@@ -965,7 +1073,8 @@ def run_workload(cfg):
             m["problems"] = problems
             runs.append(m)
             w = m["summary"]["line"] if m["summary"] else ""
-            log(f"  wall {m['wall_s']:.1f}s cpu {m['cpu_s']:.1f}s rustc<= {m['peak_rustc']} "
+            log(f"  wall {m['wall_s']:.1f}s cpu {m['cpu_s']:.1f}s idle {m['idle_cpu_s']:.1f}s "
+                f"rustc<= {m['peak_rustc']} rustc-sum {m['rustc_compile_s']:.1f}s "
                 f"runnable<= {m['peak_runnable']} rss {m['peak_rss_mib']:.0f}MiB "
                 f"foreign-cpu {m['foreign_cpu_s']:.1f}s "
                 f"{'PROBLEMS: ' + '; '.join(problems) if problems else ''} {w}")
@@ -981,6 +1090,7 @@ def run_workload(cfg):
 METRICS = [
     ("wall_s", "wall s", "{:.1f}"),
     ("cpu_s", "CPU s", "{:.1f}"),
+    ("idle_cpu_s", "idle CPU s", "{:.1f}"),
     ("peak_rustc", "peak rustc", "{:.0f}"),
     ("mean_rustc", "mean rustc", "{:.2f}"),
     ("peak_runnable", "peak runnable", "{:.0f}"),
@@ -1012,8 +1122,8 @@ def summarize(runs, cfg):
     summary = {}
     for v, rs in by.items():
         s = {k: stats([r.get(k) for r in rs]) for k, _, _ in METRICS}
-        wait_s = [r["summary"].get("wait_s") for r in rs if r.get("summary")]
-        s["token_wait_s"] = stats(wait_s)
+        s["token_wait_s"] = stats([r["summary"].get("wait_s") for r in rs if r.get("summary")])
+        s["free_slot_wait_s"] = stats([r["summary"].get("free_slot_wait_s") for r in rs if r.get("summary")])
         groups = sorted({g for r in rs for g in r.get("peak_rss_by_process_mib", {})})
         s["peak_rss_by_process_mib"] = {
             g: statistics.median([r.get("peak_rss_by_process_mib", {}).get(g, 0.0) for r in rs])
@@ -1026,11 +1136,11 @@ def summarize(runs, cfg):
             if v == "b":
                 continue
             ratios[v] = {}
-            for k in ("wall_s", "cpu_s", "peak_rss_mib", "peak_rustc"):
+            for k in ("wall_s", "cpu_s", "idle_cpu_s", "peak_rss_mib", "peak_rustc"):
                 vals = []
                 for r in rs:
                     b = bmap.get(r["round"])
-                    if b and r[k]:
+                    if b and r.get(k) and b.get(k) is not None:
                         vals.append(b[k] / r[k])
                 ratios[v][k] = stats(vals)
                 ratios[v][k + "_pairs"] = [round(x, 3) for x in vals]
@@ -1055,17 +1165,20 @@ def targets_report(ratios):
 
 def markdown(summary, ratios, targets, invariant, cfg, noop=None):
     lines = []
-    lines.append(f"P={cfg.projects} projects × C={cfg.crates} crates × {cfg.size} modules, "
+    shape = f"shape {cfg.shape}: " if getattr(cfg, "shape", None) else ""
+    cs = f", {cfg.cs_lines} lines of C# per project" if getattr(cfg, "cs_lines", 0) else ""
+    lines.append(f"{shape}P={cfg.projects} projects × C={cfg.crates} crates × {cfg.size} modules{cs}, "
                  f"N={cfg.jobs}, {cfg.rounds} rounds; median (min–max)")
     lines.append("")
-    hdr = ["variant"] + [h for _, h, _ in METRICS] + ["token wait s (JOBS0030)", "(b)/X wall",
-                                                       "(b)/X RSS"]
+    hdr = ["variant"] + [h for _, h, _ in METRICS] + ["token wait s (JOBS0030)", "of it a slot free s",
+                                                       "(b)/X wall", "(b)/X RSS"]
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
     for v, s in summary.items():
         row = [f"({v}) {VARIANTS[v]}"]
         row += [fmt_stat(s[k], f) for k, _, f in METRICS]
-        row.append(fmt_stat(s["token_wait_s"], "{:.1f}") if v == "b" else "n/a")
+        for key in ("token_wait_s", "free_slot_wait_s"):
+            row.append(fmt_stat(s.get(key), "{:.1f}") if v in PACKAGE_VARIANTS else "n/a")
         if v == "b" or v not in ratios:
             row += ["1", "1"] if v == "b" else ["n/a", "n/a"]
         else:
@@ -1099,7 +1212,7 @@ def markdown(summary, ratios, targets, invariant, cfg, noop=None):
                      "off): " + ", ".join(f"{k} {v:.1f} s" for k, v in noop.items()))
     if invariant is not None:
         lines.append("")
-        lines.append(f"Invariant peak concurrent rustc ≤ N={cfg.jobs} in every (b) run: "
+        lines.append(f"Invariant peak concurrent rustc ≤ N={cfg.jobs} in every run with the package: "
                      f"{'held' if invariant['held'] else 'VIOLATED'} "
                      f"(peaks {invariant['peaks']})")
     return "\n".join(lines)
@@ -1206,6 +1319,13 @@ def run_micro(cfg):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shape", choices=sorted(SHAPES),
+                    help="a preset of issue 22: many (8 projects x 3 crates), one-project (1 x 12), heavy "
+                         "(4 x 1 larger crates), csharp (projects compiling C# beside cargo); options given "
+                         "explicitly win over it")
+    ap.add_argument("--cs-lines", type=int,
+                    help="lines of generated C# each project compiles before its cargo build (default 0: "
+                         "none; --shape csharp 400)")
     ap.add_argument("--quick", action="store_true",
                     help="small workload (P=3, C=2, 2 modules), under 3 minutes on 2 cores")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3; --noop 15)")
@@ -1215,8 +1335,9 @@ def parse_args(argv):
                     help="generic modules per crate, ~0.6 s of debug rustc each (default 8; --quick 2)")
     ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count(),
                     help="N: -m:N / -jN for every variant (default nproc)")
-    ap.add_argument("--variants", default="abcd",
-                    help="subset and order of variants to run (default abcd)")
+    ap.add_argument("--variants",
+                    help="subset and order of variants to run, letters from abcdefg (default abcd; a shape "
+                         "has its own)")
     ap.add_argument("--exec-overhead", action="store_true",
                     help="measure Exec vs ExecWithJobserver per-call time instead")
     ap.add_argument("--exec-calls", type=int, default=20, help="Exec calls per kind per project")
@@ -1242,6 +1363,13 @@ def parse_args(argv):
     ap.add_argument("--keep", action="store_true", help="keep the last run's cargo target dirs")
     cfg = ap.parse_args(argv)
     q = cfg.quick
+    for key, value in SHAPES.get(cfg.shape, {}).items():
+        if getattr(cfg, key) is None:
+            setattr(cfg, key, value)
+    if cfg.variants is None:
+        cfg.variants = "abcd"
+    if cfg.cs_lines is None:
+        cfg.cs_lines = 0
     if cfg.rounds is None:
         cfg.rounds = 15 if cfg.noop else 3
     if cfg.projects is None:
@@ -1252,11 +1380,11 @@ def parse_args(argv):
         cfg.size = 2 if q else 8
     if cfg.quiet_wait is None:
         cfg.quiet_wait = 5 if q or cfg.noop else 120
-    if min(cfg.projects, cfg.crates, cfg.size, cfg.jobs, cfg.rounds) < 1:
-        ap.error("--projects, --crates, --size, --jobs and --rounds must be >= 1")
+    if min(cfg.projects, cfg.crates, cfg.size, cfg.jobs, cfg.rounds) < 1 or cfg.cs_lines < 0:
+        ap.error("--projects, --crates, --size, --jobs and --rounds must be >= 1, --cs-lines >= 0")
     bad = set(cfg.variants) - set(VARIANTS)
     if bad or not cfg.variants:
-        ap.error(f"--variants: letters from abcd, got {cfg.variants!r}")
+        ap.error(f"--variants: letters from {''.join(VARIANTS)}, got {cfg.variants!r}")
     cfg.out = Path(cfg.out).resolve()
     cfg.feed = Path(cfg.package_dir).resolve() if cfg.package_dir else cfg.out / "feed"
     return cfg
@@ -1266,11 +1394,13 @@ def report_again(path):
     """--report: re-summarize an existing results.json (with this version's metrics, recomputed
     from the rustc logs when they are still there) and print the tables again."""
     doc = json.loads(Path(path).read_text())
+    cores = doc.get("machine", {}).get("nproc")
     for r in doc["runs"]:
+        r.setdefault("idle_cpu_s", idle_cpu_s(r["wall_s"], r["cpu_s"], cores))
         rlog = Path(r["log"]).parent / (Path(r["log"]).stem + ".rustc.log")
         if rlog.exists():
             r.update(rustc_stats(rlog))
-    cfg = argparse.Namespace(**doc["config"])
+    cfg = argparse.Namespace(**{"shape": None, "cs_lines": 0, **doc["config"]})
     summary, ratios = summarize(doc["runs"], cfg)
     targets = targets_report(ratios) if "b" in cfg.variants else []
     doc.update({"summary": summary, "ratios_b_over_x": ratios, "targets": targets})
@@ -1321,8 +1451,8 @@ def main(argv):
     summary, ratios = summarize(runs, cfg)
     targets = targets_report(ratios) if "b" in cfg.variants else []
     invariant = None
-    if "b" in cfg.variants:
-        peaks = [r["peak_rustc"] for r in runs if r["variant"] == "b"]
+    if set(cfg.variants) & set(PACKAGE_VARIANTS):
+        peaks = [r["peak_rustc"] for r in runs if r["variant"] in PACKAGE_VARIANTS]
         invariant = {"limit": cfg.jobs, "peaks": peaks,
                      "held": all(p <= cfg.jobs for p in peaks)}
     doc = {
@@ -1333,12 +1463,15 @@ def main(argv):
     }
     path = cfg.out / "results.json"
     path.write_text(json.dumps(doc, indent=2) + "\n")
+    if cfg.shape:
+        # One shape's run does not overwrite another's.
+        shutil.copyfile(path, cfg.out / f"results-{cfg.shape}.json")
     print(markdown(summary, ratios, targets, invariant, cfg, noop))
     print(f"\nwritten: {path}  (logs: {cfg.out / 'logs'}; took {doc['duration_s']:.0f} s)")
     problems = [f"r{r['round']}-{r['variant']}: {p}" for r in runs for p in r["problems"]]
     if invariant is not None and not invariant["held"]:
         log(f"INVARIANT VIOLATED: peak concurrent rustc {invariant['peaks']} > N={cfg.jobs} "
-            f"in a (b) run")
+            f"in a run with the package")
         return 2
     if problems:
         log("PROBLEMS: " + "; ".join(problems))
