@@ -72,7 +72,7 @@ DOTNET_VARIANTS = "abefg"
 SHAPES = {
     "many": dict(projects=8, crates=3, size=6, variants="abef", rounds=2, cs_lines=0),
     "one-project": dict(projects=1, crates=12, size=10, variants="abef", rounds=2, cs_lines=0),
-    "heavy": dict(projects=4, crates=1, size=24, variants="abef", rounds=2, cs_lines=0),
+    "heavy": dict(projects=4, crates=1, size=16, variants="abef", rounds=2, cs_lines=0),
     "csharp": dict(projects=6, crates=1, size=6, variants="abge", rounds=2, cs_lines=400),
 }
 PACKAGE_ID = "MSBuild.Jobserver"
@@ -629,7 +629,7 @@ def rss_group(comm):
     """Groups process names for the RSS breakdown."""
     if comm.startswith("rustc"):
         return "rustc"
-    if comm in ("cargo", "dotnet", "make", "sh"):
+    if comm in ("cargo", "csc", "dotnet", "make", "sh"):
         return comm
     return "other"
 
@@ -833,6 +833,7 @@ def rustc_stats(path):
     events, starts, failed = [], 0, 0
     open_ = {}
     compile_ns = 0
+    rustc_cpu = 0.0
     if path.exists():
         for line in path.read_text().splitlines():
             parts = line.split()
@@ -848,6 +849,8 @@ def rustc_stats(path):
                 started = open_.pop(parts[2], None)
                 if started is not None:
                     compile_ns += t - started
+                if len(parts) > 5:
+                    rustc_cpu += float(parts[5])
                 if len(parts) > 4 and parts[4] != "0":
                     failed += 1
     # A compile whose end was never logged (killed) counts as running to the end.
@@ -866,6 +869,9 @@ def rustc_stats(path):
             "rustc_unfinished": len(open_),
             # Sum of every finished compile's wall time: the rustc share of the work, slower when they contend.
             "rustc_compile_s": round(compile_ns / 1e9, 1),
+            # CPU (user+sys) of the workload's rustc processes: the build's CPU minus this is MSBuild's, cargo's
+            # and the shells'.
+            "rustc_cpu_s": round(rustc_cpu, 2),
             # Time-weighted mean of concurrent workload rustc between the first start and the last
             # end, and the seconds spent at each level: shows a pool that is used, or not.
             "mean_rustc": round(busy / span, 2) if span else 0.0,
@@ -911,6 +917,9 @@ def base_env(cfg):
         "DOTNET_SKIP_FIRST_TIME_EXPERIENCE": "1",
         "DOTNET_CLI_USE_MSBUILD_SERVER": "0",
         "MSBUILDDISABLENODEREUSE": "1",
+        # Every C# compile (--cs-lines) is its own csc process that ends with the build, not a compiler server
+        # that outlives it in the measured tree.
+        "UseSharedCompilation": "false",
         "NUGET_PACKAGES": str(cfg.out / "nuget-packages"),
         "CARGO_TERM_COLOR": "never",
         "CARGO_TERM_PROGRESS_WHEN": "never",
@@ -1047,6 +1056,10 @@ def run_workload(cfg):
             target_root.mkdir(parents=True)
             rlog = logs / f"r{rnd}-{v}.rustc.log"
             cmd, cwd, extra_env = variant_cmd(v, cfg, work)
+            if cfg.cs_lines:
+                # The warm-up build compiled the C#: without its intermediate outputs every run compiles it again.
+                for intermediate in cwd.glob("P*/obj/Debug"):
+                    shutil.rmtree(intermediate)
             renv = dict(env, BENCH_TARGET_ROOT=str(target_root), BENCH_RUSTC_LOG=str(rlog), **extra_env)
             cmd = [c.replace("{target_root}", str(target_root)) for c in cmd]
             blog = logs / f"r{rnd}-{v}.log"
@@ -1057,6 +1070,7 @@ def run_workload(cfg):
             m = measure(cmd, cwd, renv, blog, cfg.timeout)
             m["quiet_wait_s"], m["busy_cores_before"] = waited, busy
             m.update(rustc_stats(rlog))
+            m["other_cpu_s"] = round(m["cpu_s"] - m["rustc_cpu_s"], 2)
             text = blog.read_text(errors="replace")
             m["summary"] = jobserver_summary(text) if v in PACKAGE_VARIANTS else None
             m["jobserver_warnings"] = len(re.findall(r"failed to connect to jobserver", text))
@@ -1074,7 +1088,7 @@ def run_workload(cfg):
             runs.append(m)
             w = m["summary"]["line"] if m["summary"] else ""
             log(f"  wall {m['wall_s']:.1f}s cpu {m['cpu_s']:.1f}s idle {m['idle_cpu_s']:.1f}s "
-                f"rustc<= {m['peak_rustc']} rustc-sum {m['rustc_compile_s']:.1f}s "
+                f"rustc<= {m['peak_rustc']} rustc-sum {m['rustc_compile_s']:.1f}s rustc-cpu {m['rustc_cpu_s']:.1f}s "
                 f"runnable<= {m['peak_runnable']} rss {m['peak_rss_mib']:.0f}MiB "
                 f"foreign-cpu {m['foreign_cpu_s']:.1f}s "
                 f"{'PROBLEMS: ' + '; '.join(problems) if problems else ''} {w}")
@@ -1091,6 +1105,8 @@ METRICS = [
     ("wall_s", "wall s", "{:.1f}"),
     ("cpu_s", "CPU s", "{:.1f}"),
     ("idle_cpu_s", "idle CPU s", "{:.1f}"),
+    ("rustc_cpu_s", "rustc CPU s", "{:.1f}"),
+    ("other_cpu_s", "other CPU s", "{:.1f}"),
     ("peak_rustc", "peak rustc", "{:.0f}"),
     ("mean_rustc", "mean rustc", "{:.2f}"),
     ("peak_runnable", "peak runnable", "{:.0f}"),
@@ -1400,6 +1416,7 @@ def report_again(path):
         rlog = Path(r["log"]).parent / (Path(r["log"]).stem + ".rustc.log")
         if rlog.exists():
             r.update(rustc_stats(rlog))
+            r["other_cpu_s"] = round(r["cpu_s"] - r["rustc_cpu_s"], 2)
     cfg = argparse.Namespace(**{"shape": None, "cs_lines": 0, **doc["config"]})
     summary, ratios = summarize(doc["runs"], cfg)
     targets = targets_report(ratios) if "b" in cfg.variants else []
