@@ -25,7 +25,7 @@ idle CPU-seconds (cores x wall - the build's CPU),
 peak concurrent rustc (RUSTC_WRAPPER log, workload crates only), peak runnable threads
 (procs_running in /proc/stat every 20 ms), peak total RSS of the build's process tree (/proc,
 every 100 ms) and, for (b), the package's end-of-build summary (JOBS0030).
-Prints a markdown table and writes artifacts/bench/results.json. Exits 2 if any (b) run had
+Prints a markdown table and writes artifacts/bench/results.json. Exits 2 if any (b) or (g) run had
 more than N rustc at once (the package's hard invariant), 1 on any other failure.
 
 Python 3 standard library only: no pip step on a fresh machine, and /proc, rusage and
