@@ -1179,6 +1179,20 @@ def targets_report(ratios):
     return out
 
 
+def idle_target_lines(summary):
+    """Issue 22's target: the package's idle CPU-seconds at or below the best workaround's (no package,
+    CARGO_BUILD_JOBS=1, -m:1), medians."""
+    others = {v: summary[v]["idle_cpu_s"]["median"] for v in "aef"
+              if v in summary and summary[v]["idle_cpu_s"] is not None}
+    if "b" not in summary or summary["b"]["idle_cpu_s"] is None or not others:
+        return []
+    best = min(others, key=others.get)
+    b = summary["b"]["idle_cpu_s"]["median"]
+    return ["", f"Idle CPU-seconds (median): (b) {b:.1f} against the best of "
+                f"{', '.join(f'({v})' for v in others)}: ({best}) {others[best]:.1f}; "
+                f"at or below: {'yes' if b <= others[best] else '**no**'}"]
+
+
 def markdown(summary, ratios, targets, invariant, cfg, noop=None):
     lines = []
     shape = f"shape {cfg.shape}: " if getattr(cfg, "shape", None) else ""
@@ -1212,6 +1226,7 @@ def markdown(summary, ratios, targets, invariant, cfg, noop=None):
             met = "yes" if t["met"] else f"**no** (+{t['miss_pct']}%)"
             lines.append(f"| {t['target']} | {t['median']:.2f} ({t['min']:.2f}–{t['max']:.2f}) "
                          f"| {met} |")
+    lines += idle_target_lines(summary)
     groups = sorted({g for s in summary.values() for g in s["peak_rss_by_process_mib"]})
     if groups:
         lines.append("")
