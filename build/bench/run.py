@@ -833,7 +833,7 @@ def rustc_stats(path):
     events, starts, failed = [], 0, 0
     open_ = {}
     compile_ns = 0
-    rustc_cpu = 0.0
+    rustc_cpu = None  # stays None for a log written before the wrapper logged CPU
     if path.exists():
         for line in path.read_text().splitlines():
             parts = line.split()
@@ -850,7 +850,7 @@ def rustc_stats(path):
                 if started is not None:
                     compile_ns += t - started
                 if len(parts) > 5:
-                    rustc_cpu += float(parts[5])
+                    rustc_cpu = (rustc_cpu or 0.0) + float(parts[5])
                 if len(parts) > 4 and parts[4] != "0":
                     failed += 1
     # A compile whose end was never logged (killed) counts as running to the end.
@@ -871,11 +871,16 @@ def rustc_stats(path):
             "rustc_compile_s": round(compile_ns / 1e9, 1),
             # CPU (user+sys) of the workload's rustc processes: the build's CPU minus this is MSBuild's, cargo's
             # and the shells'.
-            "rustc_cpu_s": round(rustc_cpu, 2),
+            "rustc_cpu_s": None if rustc_cpu is None else round(rustc_cpu, 2),
             # Time-weighted mean of concurrent workload rustc between the first start and the last
             # end, and the seconds spent at each level: shows a pool that is used, or not.
             "mean_rustc": round(busy / span, 2) if span else 0.0,
             "rustc_seconds_at": {str(k): round(v / 1e9, 1) for k, v in sorted(hist.items())}}
+
+
+def other_cpu_s(run):
+    """The build's CPU that was not the workload's rustc (MSBuild, cargo, shells), when rustc's is known."""
+    return None if run.get("rustc_cpu_s") is None else round(run["cpu_s"] - run["rustc_cpu_s"], 2)
 
 
 SUMMARY_CODE = "JOBS0030"
@@ -1070,7 +1075,7 @@ def run_workload(cfg):
             m = measure(cmd, cwd, renv, blog, cfg.timeout)
             m["quiet_wait_s"], m["busy_cores_before"] = waited, busy
             m.update(rustc_stats(rlog))
-            m["other_cpu_s"] = round(m["cpu_s"] - m["rustc_cpu_s"], 2)
+            m["other_cpu_s"] = other_cpu_s(m)
             text = blog.read_text(errors="replace")
             m["summary"] = jobserver_summary(text) if v in PACKAGE_VARIANTS else None
             m["jobserver_warnings"] = len(re.findall(r"failed to connect to jobserver", text))
@@ -1088,7 +1093,7 @@ def run_workload(cfg):
             runs.append(m)
             w = m["summary"]["line"] if m["summary"] else ""
             log(f"  wall {m['wall_s']:.1f}s cpu {m['cpu_s']:.1f}s idle {m['idle_cpu_s']:.1f}s "
-                f"rustc<= {m['peak_rustc']} rustc-sum {m['rustc_compile_s']:.1f}s rustc-cpu {m['rustc_cpu_s']:.1f}s "
+                f"rustc<= {m['peak_rustc']} rustc-sum {m['rustc_compile_s']:.1f}s rustc-cpu {m['rustc_cpu_s']}s "
                 f"runnable<= {m['peak_runnable']} rss {m['peak_rss_mib']:.0f}MiB "
                 f"foreign-cpu {m['foreign_cpu_s']:.1f}s "
                 f"{'PROBLEMS: ' + '; '.join(problems) if problems else ''} {w}")
@@ -1431,7 +1436,7 @@ def report_again(path):
         rlog = Path(r["log"]).parent / (Path(r["log"]).stem + ".rustc.log")
         if rlog.exists():
             r.update(rustc_stats(rlog))
-            r["other_cpu_s"] = round(r["cpu_s"] - r["rustc_cpu_s"], 2)
+            r["other_cpu_s"] = other_cpu_s(r)
     cfg = argparse.Namespace(**{"shape": None, "cs_lines": 0, **doc["config"]})
     summary, ratios = summarize(doc["runs"], cfg)
     targets = targets_report(ratios) if "b" in cfg.variants else []
