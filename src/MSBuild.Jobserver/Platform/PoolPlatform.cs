@@ -23,8 +23,12 @@ public static class PoolPlatform
     /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
     public static bool IsWindows { get; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
-    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.</summary>
-    public static bool CanReopenDescriptorsByPath => PosixPoolPlatform.CanReopenDescriptorsByPath;
+    /// <summary>
+    /// Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.
+    /// The chosen platform answers even where it cannot work (POSIX without its helper library): the validation that
+    /// follows says so.
+    /// </summary>
+    public static bool CanReopenDescriptorsByPath => Chosen.Value.CanReopenDescriptorsByPath;
 
     /// <summary>"POSIX" or "Windows": which of the props' per-platform defaults apply.</summary>
     public static string Family => Current.Family;
@@ -68,7 +72,15 @@ public static class PoolPlatform
     public static IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => Current.LingeringPipeHolders(pipes);
 
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
-    internal static IPoolPlatform Current => Chosen.Value;
+    internal static IPoolPlatform Current
+    {
+        get
+        {
+            var platform = Chosen.Value;
+            platform.EnsureAvailable();
+            return platform;
+        }
+    }
 
     /// <summary>
     /// Creates a pool holding <paramref name="tokens"/> tokens in a private directory of its own (see PoolDirectory): on
