@@ -258,9 +258,6 @@ internal sealed class BuildJobserverOwner : IDisposable
         }
     }
 
-    /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
-    public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
-
     /// <summary>
     /// Gives back what the memory gate holds, then drains, counts and closes what this build created, under the
     /// ledger's lock (rule 5 of TokenLedger: no node's refill counts at the same time); its directory goes with it (see
