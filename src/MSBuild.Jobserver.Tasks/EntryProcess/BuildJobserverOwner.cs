@@ -295,7 +295,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         try
         {
             _gateClient = PoolPlatform.ConnectToBuildPool(Handle.PoolPath, Handle.PoolIdentity);
-            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
+            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, PoolPlatform.AvailableMemory);
         }
         catch (JobserverException ex)
         {
@@ -311,7 +311,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         else
         {
             JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.MemoryWait,
-                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {AvailableMemory.Read() / (1024 * 1024)} MiB available now).");
+                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {PoolPlatform.AvailableMemory() / (1024 * 1024)} MiB available now).");
         }
     }
 }

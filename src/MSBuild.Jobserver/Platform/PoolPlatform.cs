@@ -56,8 +56,23 @@ public static class PoolPlatform
     /// <summary>Closes <paramref name="descriptor"/> if it is still the pipe <paramref name="identity"/> names.</summary>
     public static void CloseIfStill(int descriptor, PipeIdentity identity) => Current.CloseIfStill(descriptor, identity);
 
-    /// <summary>The memory this build can still use, in bytes (cgroup limits count); null where it cannot be read.</summary>
-    public static long? AvailableMemory() => Current.AvailableMemory();
+    /// <summary>
+    /// The memory this build can still use, in bytes: in a Linux memory cgroup (v1 or v2, the process's own and every
+    /// ancestor with a limit) the limit minus what is in use, not counting inactive file cache the kernel reclaims first;
+    /// never more than the system's MemAvailable. Windows: GlobalMemoryStatusEx's available physical memory. macOS:
+    /// free, inactive, purgeable and speculative pages (host_statistics64). Null where none of these can be read.
+    /// </summary>
+    public static long? AvailableMemory()
+    {
+        try
+        {
+            return Current.AvailableMemory();
+        }
+        catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Reads the machine's busy and total CPU time; null where the CPU's use is not sampled.</summary>
     public static Func<(ulong Busy, ulong Total)?>? CpuTimes => Current.CpuTimes;
