@@ -121,11 +121,7 @@ public static class PoolPlatform
     /// <exception cref="JobserverException">The pool cannot be created or joined here; the message says why.</exception>
     public static JobTokenPool JoinUserPool(int tokens, string? parentDirectory)
     {
-        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
-        }
-
+        CheckTokens(tokens);
         return Current.JoinUserPool(tokens, parentDirectory);
     }
 
@@ -184,14 +180,9 @@ public static class PoolPlatform
         return Current.WaitForFreeToken(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
     }
 
-
     private static JobTokenPool CreatePoolIn(int tokens, string? parentDirectory)
     {
-        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
-        }
-
+        CheckTokens(tokens);
         var platform = Current;
         var home = PoolDirectory.Create(platform, parentDirectory);
         try
@@ -202,6 +193,14 @@ public static class PoolPlatform
         {
             home.Dispose();
             throw;
+        }
+    }
+
+    private static void CheckTokens(int tokens)
+    {
+        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
         }
     }
 }
