@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using MSBuild.Jobserver.Diagnostics;
-using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
