@@ -16,12 +16,10 @@ namespace MSBuild.Jobserver.Platform;
 /// </summary>
 public static class PoolPlatform
 {
-    // The same check as IsWindows, written out where the platform analyzer (CA1416) can see it guard the Windows type.
+    // Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh). Written where the
+    // platform analyzer (CA1416) can see the check guard the Windows type.
     private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
         RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
-
-    /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
-    public static bool IsWindows { get; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
     /// <summary>
     /// Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.
