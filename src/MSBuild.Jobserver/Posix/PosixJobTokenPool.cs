@@ -62,7 +62,18 @@ internal sealed class PosixJobTokenPool : JobTokenPool
         }
     }
 
-    private protected override int CountAvailableCore() => _fd.Use(fd =>
+    private protected override int CountAvailableCore() => Count(_fd);
+
+    private protected override int CloseCore()
+    {
+        var found = _fd.Use(fd => Drain(fd).Count);
+        _fd.Dispose();
+        PosixCalls.Unlink(_fifoPath);
+        return found;
+    }
+
+    /// <summary>How many tokens the FIFO <paramref name="fifo"/> holds: drained, counted and written back.</summary>
+    internal static int Count(SafeFd fifo) => fifo.Use(fd =>
     {
         var tokens = Drain(fd);
         foreach (var token in tokens)
@@ -73,14 +84,6 @@ internal sealed class PosixJobTokenPool : JobTokenPool
 
         return tokens.Count;
     });
-
-    private protected override int CloseCore()
-    {
-        var found = _fd.Use(fd => Drain(fd).Count);
-        _fd.Dispose();
-        PosixCalls.Unlink(_fifoPath);
-        return found;
-    }
 
     /// <summary>Takes every byte the FIFO holds now.</summary>
     internal static List<byte> Drain(int fd)

@@ -65,12 +65,7 @@ internal sealed class PosixUserPool : JobTokenPool
         }
     }
 
-    private protected override int CountAvailableCore() => _fd.Use(fd =>
-    {
-        var tokens = PosixJobTokenPool.Drain(fd);
-        tokens.ForEach(t => PosixCalls.TryWriteByte(fd, t));
-        return tokens.Count;
-    });
+    private protected override int CountAvailableCore() => PosixJobTokenPool.Count(_fd);
 
     // Under the gate, so no build joins a pool being removed: the last member drains and removes it; the others only
     // close their descriptor (and report a full pool: what the others hold is theirs).
