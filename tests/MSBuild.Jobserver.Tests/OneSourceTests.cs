@@ -1,5 +1,4 @@
 using System.Text.Json;
-using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks;
@@ -32,7 +31,7 @@ public sealed class OneSourceTests
 
         Assert.IsNotEmpty(evaluated, "the props add no default tools");
         CollectionAssert.AreEqual(evaluated, DefaultJobserverTools.For(windows ? "Windows" : "POSIX").ToList(), "the tasks' fallback list differs from the props'");
-        if (windows == PoolPlatform.IsWindows)
+        if (windows == OperatingSystem.IsWindows())
         {
             CollectionAssert.AreEqual(evaluated, ProjectJobserverSettings.Unconfigured.Tools.ToList(), "an unconfigured project should get the props' list for this platform");
         }

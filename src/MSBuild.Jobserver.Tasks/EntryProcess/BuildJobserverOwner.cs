@@ -258,9 +258,6 @@ internal sealed class BuildJobserverOwner : IDisposable
         }
     }
 
-    /// <summary>True where the owner's anonymous-pipe descriptors can be reopened by other processes.</summary>
-    public static bool CanShareInheritedPipe => PoolPlatform.CanReopenDescriptorsByPath;
-
     /// <summary>
     /// Gives back what the memory gate holds, then drains, counts and closes what this build created, under the
     /// ledger's lock (rule 5 of TokenLedger: no node's refill counts at the same time); its directory goes with it (see
@@ -298,7 +295,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         try
         {
             _gateClient = PoolPlatform.ConnectToBuildPool(Handle.PoolPath, Handle.PoolIdentity);
-            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, AvailableMemory.Read);
+            MemoryGate = MemoryGate.Start(Handle.Directory, _gateClient, thresholdMiB, PoolPlatform.AvailableMemory);
         }
         catch (JobserverException ex)
         {
@@ -314,7 +311,7 @@ internal sealed class BuildJobserverOwner : IDisposable
         else
         {
             JobserverLog.Message(log, MessageImportance.Normal, DiagnosticCode.MemoryWait,
-                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {AvailableMemory.Read() / (1024 * 1024)} MiB available now).");
+                $"No new job starts while less than {thresholdMiB} MiB of memory is available and a job runs (JobserverMinFreeMemory; {PoolPlatform.AvailableMemory() / (1024 * 1024)} MiB available now).");
         }
     }
 }

@@ -68,7 +68,7 @@ internal sealed class InheritedJobserver
             return new InheritedJobserver(variable, null, null, null, rejected: true);
         }
 
-        if (auth.Kind == JobserverAuthKind.Pipe && (isWorkerNode || !BuildJobserverOwner.CanShareInheritedPipe))
+        if (auth.Kind == JobserverAuthKind.Pipe && (isWorkerNode || !PoolPlatform.CanReopenDescriptorsByPath))
         {
             var why = isWorkerNode
                 ? "the build's jobserver was opened in an MSBuild worker node, which may hold another build's pipe under the same descriptor numbers"

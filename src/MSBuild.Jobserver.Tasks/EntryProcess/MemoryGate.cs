@@ -16,7 +16,7 @@ internal sealed record MemoryWait(long StartMs, long EndMs, long LowestAvailable
 /// <summary>
 /// JobserverMinFreeMemory, in the entry process: while less memory than the threshold is available and at least one job
 /// runs, the pool hands out no further token. Every few milliseconds it reads the memory available (see
-/// <see cref="Host.AvailableMemory"/>). While memory is short it takes every token the pool holds, under a <c>reserve-</c>
+/// <see cref="PoolPlatform.AvailableMemory"/>). While memory is short it takes every token the pool holds, under a <c>reserve-</c>
 /// lease (so no refill mints them again), so that make, cargo and rustc find none; while a job runs it also holds a
 /// <c>gate-</c> lease, which tells the package's own Execs, on every node and in every build sharing the pool, not to
 /// take a token. When no job runs it leaves exactly one token in the pool, so one job can always start; when memory is

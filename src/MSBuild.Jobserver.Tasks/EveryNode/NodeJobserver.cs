@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Threading;
 using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;

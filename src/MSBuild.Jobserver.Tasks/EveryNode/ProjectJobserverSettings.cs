@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Globalization;
 using MSBuild.Jobserver.Platform;
-using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using MSBuild.Jobserver.Host;
-using MSBuild.Jobserver.Tasks.EntryProcess;
 
 namespace MSBuild.Jobserver.Tasks.Report;
 

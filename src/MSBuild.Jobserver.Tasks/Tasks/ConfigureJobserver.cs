@@ -6,7 +6,6 @@ using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tasks.EveryNode;
-using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

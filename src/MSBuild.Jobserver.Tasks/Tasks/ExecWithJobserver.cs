@@ -1,12 +1,10 @@
 using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading;
 using MSBuild.Jobserver.Commands;
 using MSBuild.Jobserver.Diagnostics;
-using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EveryNode;

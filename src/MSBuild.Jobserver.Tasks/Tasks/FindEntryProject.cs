@@ -1,4 +1,3 @@
-using MSBuild.Jobserver.Tasks.EntryProcess;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using MSBuild.Jobserver.Diagnostics;
-using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
@@ -175,7 +174,7 @@ public sealed class JobserverSummary : Task
 
         try
         {
-            using var client = PoolConnection.Open(pool.Auth.Name!, pool.Identity);
+            using var client = PoolPlatform.ConnectToBuildPool(pool.Auth.Name!, pool.Identity);
             return new TokenLedger(pool.Directory).Count(client, pool.Size, mintMissing: false);
         }
         catch (Exception ex) when (ex is JobserverException or IOException or UnauthorizedAccessException or ObjectDisposedException)

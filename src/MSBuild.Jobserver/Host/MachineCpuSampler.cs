@@ -1,8 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
-using System.IO;
-using System.Runtime.InteropServices;
 using System.Threading;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Tokens;

@@ -16,15 +16,17 @@ namespace MSBuild.Jobserver.Platform;
 /// </summary>
 public static class PoolPlatform
 {
-    // The same check as IsWindows, written out where the platform analyzer (CA1416) can see it guard the Windows type.
+    // Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh). Written where the
+    // platform analyzer (CA1416) can see the check guard the Windows type.
     private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
         RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
 
-    /// <summary>Windows: pools are named semaphores and Exec runs cmd.exe; otherwise POSIX (a FIFO, sh).</summary>
-    public static bool IsWindows { get; } = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
-
-    /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.</summary>
-    public static bool CanReopenDescriptorsByPath => PosixPoolPlatform.CanReopenDescriptorsByPath;
+    /// <summary>
+    /// Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.
+    /// The chosen platform answers even where it cannot work (POSIX without its helper library): the validation that
+    /// follows says so.
+    /// </summary>
+    public static bool CanReopenDescriptorsByPath => Chosen.Value.CanReopenDescriptorsByPath;
 
     /// <summary>"POSIX" or "Windows": which of the props' per-platform defaults apply.</summary>
     public static string Family => Current.Family;
@@ -52,8 +54,23 @@ public static class PoolPlatform
     /// <summary>Closes <paramref name="descriptor"/> if it is still the pipe <paramref name="identity"/> names.</summary>
     public static void CloseIfStill(int descriptor, PipeIdentity identity) => Current.CloseIfStill(descriptor, identity);
 
-    /// <summary>The memory this build can still use, in bytes (cgroup limits count); null where it cannot be read.</summary>
-    public static long? AvailableMemory() => Current.AvailableMemory();
+    /// <summary>
+    /// The memory this build can still use, in bytes: in a Linux memory cgroup (v1 or v2, the process's own and every
+    /// ancestor with a limit) the limit minus what is in use, not counting inactive file cache the kernel reclaims first;
+    /// never more than the system's MemAvailable. Windows: GlobalMemoryStatusEx's available physical memory. macOS:
+    /// free, inactive, purgeable and speculative pages (host_statistics64). Null where none of these can be read.
+    /// </summary>
+    public static long? AvailableMemory()
+    {
+        try
+        {
+            return Current.AvailableMemory();
+        }
+        catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Reads the machine's busy and total CPU time; null where the CPU's use is not sampled.</summary>
     public static Func<(ulong Busy, ulong Total)?>? CpuTimes => Current.CpuTimes;
@@ -68,7 +85,15 @@ public static class PoolPlatform
     public static IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => Current.LingeringPipeHolders(pipes);
 
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
-    internal static IPoolPlatform Current => Chosen.Value;
+    internal static IPoolPlatform Current
+    {
+        get
+        {
+            var platform = Chosen.Value;
+            platform.EnsureAvailable();
+            return platform;
+        }
+    }
 
     /// <summary>
     /// Creates a pool holding <paramref name="tokens"/> tokens in a private directory of its own (see PoolDirectory): on
@@ -94,11 +119,7 @@ public static class PoolPlatform
     /// <exception cref="JobserverException">The pool cannot be created or joined here; the message says why.</exception>
     public static JobTokenPool JoinUserPool(int tokens, string? parentDirectory)
     {
-        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
-        }
-
+        CheckTokens(tokens);
         return Current.JoinUserPool(tokens, parentDirectory);
     }
 
@@ -157,14 +178,9 @@ public static class PoolPlatform
         return Current.WaitForFreeToken(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
     }
 
-
     private static JobTokenPool CreatePoolIn(int tokens, string? parentDirectory)
     {
-        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
-        }
-
+        CheckTokens(tokens);
         var platform = Current;
         var home = PoolDirectory.Create(platform, parentDirectory);
         try
@@ -175,6 +191,14 @@ public static class PoolPlatform
         {
             home.Dispose();
             throw;
+        }
+    }
+
+    private static void CheckTokens(int tokens)
+    {
+        if (tokens < 1 || tokens > JobTokenPool.MaxTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "A jobserver pool holds between 1 and " + JobTokenPool.MaxTokens + " tokens.");
         }
     }
 }

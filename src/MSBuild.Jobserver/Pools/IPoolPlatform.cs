@@ -11,6 +11,15 @@ namespace MSBuild.Jobserver.Pools;
 /// </summary>
 public interface IPoolPlatform
 {
+    /// <summary>
+    /// Throws <see cref="JobserverException"/> (<see cref="JobserverRejection.PlatformUnsupported"/>) where this platform
+    /// cannot work here (POSIX without its helper library); every other member may assume it passed.
+    /// </summary>
+    void EnsureAvailable();
+
+    /// <summary>True where another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c> on Linux), and /proc can be scanned.</summary>
+    bool CanReopenDescriptorsByPath { get; }
+
     /// <summary>The per-user directory's name: <c>msbuild-jobserver-&lt;uid&gt;</c> on POSIX.</summary>
     string UserDirectoryName { get; }
 

@@ -121,9 +121,23 @@ internal static unsafe class PosixCalls
         return result;
     }
 
-    /// <summary>pipe(2) plus FD_CLOEXEC on both ends, so neither leaks into processes we start: (read end, write end).</summary>
+    /// <summary>
+    /// A pipe whose ends are both close-on-exec, so neither leaks into processes we start: (read end, write end). pipe2
+    /// makes them so atomically; where there is none (macOS), pipe(2) and then FD_CLOEXEC.
+    /// </summary>
     internal static (SafeFd Read, SafeFd Write) Pipe()
     {
+        if (NativePipe.Exists)
+        {
+            var fds = new int[2];
+            if (NativePipe.PipeCloseOnExec(fds) < 0)
+            {
+                throw Failure("pipe2", NativeConvert.ToErrno(Marshal.GetLastWin32Error()));
+            }
+
+            return (new SafeFd(fds[0]), new SafeFd(fds[1]));
+        }
+
         int read = -1, write = -1;
         Check(RetryInt(() => Syscall.pipe(out read, out write), out var errno), errno, "pipe");
         var ends = (Read: new SafeFd(read), Write: new SafeFd(write));

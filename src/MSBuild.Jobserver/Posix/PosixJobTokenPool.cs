@@ -13,7 +13,7 @@ namespace MSBuild.Jobserver.Posix;
 /// </summary>
 internal sealed class PosixJobTokenPool : JobTokenPool
 {
-    private const uint FifoMode = 0x180; // 0600
+    internal const uint FifoMode = 0x180; // 0600
     private const byte Token = (byte)'+';
 
     private readonly SafeFd _fd;
@@ -41,18 +41,7 @@ internal sealed class PosixJobTokenPool : JobTokenPool
             PosixCalls.ChangeMode(fifoPath, FifoMode);
             fd = PosixCalls.TryOpenFifo(fifoPath, noFollow: true, out errno) ?? throw CannotCreate(fifoPath, errno);
             var identity = fd.Use(n => PosixCalls.TryFstat(n, out var status, out _) ? status.Identity : throw new IOException("fstat failed on " + fifoPath));
-            fd.Use(n =>
-            {
-                for (var i = 0; i < tokens; i++)
-                {
-                    if (!PosixCalls.TryWriteByte(n, Token))
-                    {
-                        throw new JobserverException(JobserverRejection.FifoOpenFailed, "The jobserver FIFO " + fifoPath + " holds only " + i + " tokens: ask for fewer job slots.");
-                    }
-                }
-
-                return 0;
-            });
+            Fill(fd, tokens, "The jobserver FIFO " + fifoPath);
             return new PosixJobTokenPool(tokens, home, fd, identity);
         }
         catch
@@ -62,7 +51,32 @@ internal sealed class PosixJobTokenPool : JobTokenPool
         }
     }
 
-    private protected override int CountAvailableCore() => _fd.Use(fd =>
+    private protected override int CountAvailableCore() => Count(_fd);
+
+    private protected override int CloseCore()
+    {
+        var found = _fd.Use(fd => Drain(fd).Count);
+        _fd.Dispose();
+        PosixCalls.Unlink(_fifoPath);
+        return found;
+    }
+
+    /// <summary>Writes <paramref name="tokens"/> tokens into a new FIFO, which <paramref name="named"/> names if it cannot hold them.</summary>
+    internal static void Fill(SafeFd fifo, int tokens, string named) => fifo.Use(fd =>
+    {
+        for (var i = 0; i < tokens; i++)
+        {
+            if (!PosixCalls.TryWriteByte(fd, Token))
+            {
+                throw new JobserverException(JobserverRejection.FifoOpenFailed, named + " holds only " + i + " tokens: ask for fewer job slots.");
+            }
+        }
+
+        return 0;
+    });
+
+    /// <summary>How many tokens the FIFO <paramref name="fifo"/> holds: drained, counted and written back.</summary>
+    internal static int Count(SafeFd fifo) => fifo.Use(fd =>
     {
         var tokens = Drain(fd);
         foreach (var token in tokens)
@@ -73,14 +87,6 @@ internal sealed class PosixJobTokenPool : JobTokenPool
 
         return tokens.Count;
     });
-
-    private protected override int CloseCore()
-    {
-        var found = _fd.Use(fd => Drain(fd).Count);
-        _fd.Dispose();
-        PosixCalls.Unlink(_fifoPath);
-        return found;
-    }
 
     /// <summary>Takes every byte the FIFO holds now.</summary>
     internal static List<byte> Drain(int fd)

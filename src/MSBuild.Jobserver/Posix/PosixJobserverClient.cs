@@ -43,7 +43,7 @@ internal sealed class PosixJobserverClient : JobserverClient
             return Open(auth, auth.Path!, noFollow: true, identity, "The jobserver FIFO " + auth.Path + " was replaced after it was checked");
         }
 
-        if (PosixPoolPlatform.CanReopenDescriptorsByPath)
+        if (PosixPoolPlatform.HasProcDescriptorPaths)
         {
             var path = "/proc/self/fd/" + auth.ReadFd.ToString(CultureInfo.InvariantCulture);
             var own = PosixCalls.TryOpenFifo(path, noFollow: false, out _);

@@ -22,7 +22,7 @@ internal static class PosixPipeHolders
     public static IReadOnlyList<PipeHolder> Lingering(IReadOnlyCollection<PipeIdentity> pipes)
     {
         var result = new List<PipeHolder>();
-        if (pipes.Count == 0 || !PosixPoolPlatform.CanReopenDescriptorsByPath)
+        if (pipes.Count == 0 || !PosixPoolPlatform.HasProcDescriptorPaths)
         {
             return result;
         }

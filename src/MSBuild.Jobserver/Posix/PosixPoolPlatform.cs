@@ -14,22 +14,21 @@ namespace MSBuild.Jobserver.Posix;
 internal sealed class PosixPoolPlatform : IPoolPlatform
 {
     /// <summary>Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>); other POSIX systems cannot.</summary>
-    internal static readonly bool CanReopenDescriptorsByPath = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
+    internal static readonly bool HasProcDescriptorPaths = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
 
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
     private const uint GroupOrOtherAccess = 0x3F; // 0077
     private const uint GroupOrOtherWrite = 0x12; // 0022
     private const uint Sticky = 0x200; // 01000
 
-    private readonly uint _uid;
+    // Read on first use: choosing this platform must not need the helper library (see EnsureAvailable).
+    private readonly Lazy<uint> _uid = new(PosixCalls.GetUid);
 
-    public PosixPoolPlatform()
-    {
-        PosixCalls.EnsureAvailable();
-        _uid = PosixCalls.GetUid();
-    }
+    public void EnsureAvailable() => PosixCalls.EnsureAvailable();
 
-    public string UserDirectoryName => "msbuild-jobserver-" + _uid.ToString(CultureInfo.InvariantCulture);
+    public bool CanReopenDescriptorsByPath => HasProcDescriptorPaths;
+
+    public string UserDirectoryName => "msbuild-jobserver-" + _uid.Value.ToString(CultureInfo.InvariantCulture);
 
     public IReadOnlyList<string> CandidateParents(string? requested)
     {
@@ -71,7 +70,7 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
             return null;
         }
 
-        return status.Uid != _uid && status.Uid != 0
+        return status.Uid != _uid.Value && status.Uid != 0
             ? (PoolLocationProblem.ParentNotTrusted, "belongs to user id " + status.Uid + ", who could replace the jobserver's directory in it")
             : (status.Permissions & GroupOrOtherWrite) != 0 && (status.Permissions & Sticky) == 0
             ? (PoolLocationProblem.ParentNotTrusted, "has mode " + System.Convert.ToString(status.Permissions, 8) + ": other users can write in it and, without the sticky bit, rename or remove the jobserver's directory")
@@ -108,13 +107,13 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
         }
 
         return status.Type != PosixCalls.TypeDirectory ? "is not a directory (a symbolic link or a file)"
-            : status.Uid != _uid ? "belongs to user id " + status.Uid + ", not to this user (" + _uid + ")"
+            : status.Uid != _uid.Value ? "belongs to user id " + status.Uid + ", not to this user (" + _uid.Value + ")"
             : (status.Permissions & GroupOrOtherAccess) != 0 ? "has mode " + System.Convert.ToString(status.Permissions, 8) + ", not 700"
             : null;
     }
 
     public bool IsOwnDirectory(string path) =>
-        PosixCalls.TryLstat(path, out var status, out _) && status.Type == PosixCalls.TypeDirectory && status.Uid == _uid;
+        PosixCalls.TryLstat(path, out var status, out _) && status.Type == PosixCalls.TypeDirectory && status.Uid == _uid.Value;
 
     public bool TryRename(string from, string to) => PosixCalls.TryRename(from, to, out _);
 
@@ -201,7 +200,7 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     }
 
     public string? DescriptorPath(int processId, int descriptor) =>
-        CanReopenDescriptorsByPath ? "/proc/" + processId.ToString(CultureInfo.InvariantCulture) + "/fd/" + descriptor.ToString(CultureInfo.InvariantCulture) : null;
+        HasProcDescriptorPaths ? "/proc/" + processId.ToString(CultureInfo.InvariantCulture) + "/fd/" + descriptor.ToString(CultureInfo.InvariantCulture) : null;
 
     public string Family => "POSIX";
 

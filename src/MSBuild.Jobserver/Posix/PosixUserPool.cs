@@ -11,9 +11,6 @@ namespace MSBuild.Jobserver.Posix;
 /// </summary>
 internal sealed class PosixUserPool : JobTokenPool
 {
-    private const uint FifoMode = 0x180; // 0600
-    private const byte Token = (byte)'+';
-
     private readonly IPoolPlatform _platform;
     private readonly SafeFd _fd;
     private readonly UserPoolDirectory.Member _member;
@@ -65,12 +62,7 @@ internal sealed class PosixUserPool : JobTokenPool
         }
     }
 
-    private protected override int CountAvailableCore() => _fd.Use(fd =>
-    {
-        var tokens = PosixJobTokenPool.Drain(fd);
-        tokens.ForEach(t => PosixCalls.TryWriteByte(fd, t));
-        return tokens.Count;
-    });
+    private protected override int CountAvailableCore() => PosixJobTokenPool.Count(_fd);
 
     // Under the gate, so no build joins a pool being removed: the last member drains and removes it; the others only
     // close their descriptor (and report a full pool: what the others hold is theirs).
@@ -90,26 +82,15 @@ internal sealed class PosixUserPool : JobTokenPool
 
     private static SafeFd CreateFifo(string path, int tokens)
     {
-        var errno = PosixCalls.MakeFifo(path, FifoMode);
+        var errno = PosixCalls.MakeFifo(path, PosixJobTokenPool.FifoMode);
         if (errno != 0)
         {
             throw new JobserverException(JobserverRejection.FifoOpenFailed, "Cannot create the shared jobserver at " + path + ": " + PosixCalls.Describe(errno) + ".");
         }
 
-        PosixCalls.ChangeMode(path, FifoMode);
+        PosixCalls.ChangeMode(path, PosixJobTokenPool.FifoMode);
         var fd = OpenFifo(path);
-        fd.Use(n =>
-        {
-            for (var i = 0; i < tokens; i++)
-            {
-                if (!PosixCalls.TryWriteByte(n, Token))
-                {
-                    throw new JobserverException(JobserverRejection.FifoOpenFailed, "The shared jobserver FIFO " + path + " holds only " + i + " tokens: ask for fewer job slots.");
-                }
-            }
-
-            return 0;
-        });
+        PosixJobTokenPool.Fill(fd, tokens, "The shared jobserver FIFO " + path);
         return fd;
     }
 

@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Globalization;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 

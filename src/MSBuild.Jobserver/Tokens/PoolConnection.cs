@@ -55,10 +55,10 @@ public sealed class PoolConnection : IDisposable
                 {
                     if (Handle.Mode != BuildJobserverMode.None)
                     {
-                        _pool = Open(Handle.PoolPath, Handle.PoolIdentity);
+                        _pool = PoolPlatform.ConnectToBuildPool(Handle.PoolPath, Handle.PoolIdentity);
                         if (Handle.LocalPath.Length > 0)
                         {
-                            _local = Open(Handle.LocalPath, Handle.LocalIdentity);
+                            _local = PoolPlatform.ConnectToBuildPool(Handle.LocalPath, Handle.LocalIdentity);
                         }
                     }
                 }
@@ -74,9 +74,6 @@ public sealed class PoolConnection : IDisposable
             return _pool is not null;
         }
     }
-
-    /// <summary>Connects to the build's pool at <paramref name="path"/> (a semaphore's name on Windows), checking its identity.</summary>
-    public static JobserverClient Open(string path, PipeIdentity? identity) => PoolPlatform.ConnectToBuildPool(path, identity);
 
     /// <summary>
     /// Waits until no memory gate holds the pool closed (JobserverMinFreeMemory) and the build-local slot or the pool

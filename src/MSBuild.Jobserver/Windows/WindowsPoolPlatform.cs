@@ -18,6 +18,12 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
 {
     public string UserDirectoryName => "msbuild-jobserver";
 
+    public void EnsureAvailable()
+    {
+    }
+
+    public bool CanReopenDescriptorsByPath => false;
+
     public IReadOnlyList<string> CandidateParents(string? requested) =>
         new[] { (requested ?? Path.GetTempPath()).TrimEnd('\\', '/') };
 
