@@ -13,6 +13,7 @@ namespace MSBuild.Jobserver.IntegrationTests;
 public sealed class PackageLayoutTests
 {
     private const string Tasks = "tasks/net8.0/";
+    private const int LinuxMark = 0x7B79;
 
     [TestMethod]
     public void The_packed_task_folder_carries_Mono_Unix_for_Linux_and_both_Mac_architectures()
@@ -59,7 +60,8 @@ public sealed class PackageLayoutTests
         {
             var image = Headers(package, Precompiled + assembly);
             Assert.AreNotEqual(0, image.CorHeader!.ManagedNativeHeaderDirectory.Size, assembly + " is not a ReadyToRun image");
-            Assert.AreEqual(Machine.Amd64, image.CoffHeader.Machine, assembly + " is not compiled for x64");
+            // A ReadyToRun image's machine type is the CPU's XOR the OS's mark (Linux 0x7B79): why Windows refuses it (MSB4062).
+            Assert.AreEqual((ushort)Machine.Amd64 ^ LinuxMark, (int)image.CoffHeader.Machine, assembly + " is not compiled for Linux x64");
             foreach (var folder in new[] { "tasks/net8.0/", "tasks/netstandard2.0/" })
             {
                 var il = Headers(package, folder + assembly);
