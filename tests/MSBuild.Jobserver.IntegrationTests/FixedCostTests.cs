@@ -1,12 +1,18 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>
 /// The package's fixed cost per build: in the entry process a tool's task asks the pool's owner itself instead of
 /// building the rendezvous project (an evaluation and two trips through the scheduler); worker nodes still ask MSBuild.
+/// On Linux x64 the tasks load from the precompiled (ReadyToRun) folder, so a no-op build compiles few of our methods.
 /// </summary>
 [TestClass]
 public sealed class FixedCostTests : EndToEndTest
 {
+    private const string PrecompiledFolder = "net8.0-linux-x64";
+
     /// <summary>
     /// One cargo project, -m:2, built twice (the second a no-op: cargo fresh): the project runs in the entry process,
     /// which makes the pool without building the rendezvous project; the summary still counts the tool run each time.
@@ -50,4 +56,92 @@ public sealed class FixedCostTests : EndToEndTest
         Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "compiles exceeded the slots:\n" + run.Describe());
         Fixtures.AssertCompilesUsedTheBuildsPool(run);
     }
+
+    /// <summary>
+    /// On .NET on Linux x64 the tasks load from tasks/net8.0-linux-x64, whose images the runtime uses: a no-op build
+    /// JIT-compiles few of the package's methods (1 here; over 500 from the IL folder, most of the package's fixed cost,
+    /// docs/performance.md). The runtime lists what it compiles in DOTNET_JitStdOutFile with DOTNET_JitDisasmSummary=1.
+    /// </summary>
+    [TestMethod]
+    public void NoOpBuildRunsThePackagesPrecompiledCode()
+    {
+        RequireLinuxX64();
+        var repo = NewFixture("fixed-cost-r2r");
+        var project = repo.AddCargoProject("solo", crates: 1);
+        repo.Build(project, new BuildOptions { Nodes = 2 });
+        var jitList = Path.Combine(repo.Root, "jit.txt");
+
+        var run = BuildDetailed(repo, project, new BuildOptions
+        {
+            Nodes = 2,
+            Environment = new Dictionary<string, string?> { ["DOTNET_JitStdOutFile"] = jitList, ["DOTNET_JitDisasmSummary"] = "1" },
+        });
+        Report("no-op build, JIT list", run);
+
+        Assert.HasCount(1, Fixtures.Summaries(run), "one summary expected:\n" + ProcessRunner.Tail(run.Output));
+        CollectionAssert.AreEquivalent(new[] { PrecompiledFolder }, TaskAssemblies(run).Select(l => FolderOf(l.File)).Distinct().ToList(), "the tasks did not load from the precompiled folder");
+        var lines = File.ReadAllLines(jitList);
+        Assert.IsGreaterThan(500, lines.Length, "the runtime listed too few compiled methods to be its whole list");
+        var ours = lines.Where(l => l.Contains(" MSBuild.Jobserver.", StringComparison.Ordinal)).ToList();
+        Assert.IsLessThan(150, ours.Count, $"{ours.Count} methods of the package were JIT-compiled: its ReadyToRun code was not used. The first:\n" + string.Join("\n", ours.Take(20)));
+    }
+
+    /// <summary>
+    /// Four cargo projects at -m:2: every task, the rendezvous project's for the worker node included, loads one and
+    /// the same file, the precompiled one on Linux x64, or the IL one when JobserverPrecompiledTasks=false (a global
+    /// property here, which the rendezvous call strips: the tasks tell the rendezvous which file they run from).
+    /// </summary>
+    [TestMethod]
+    [DataRow("", PrecompiledFolder)]
+    [DataRow("false", "net8.0")]
+    public void TheRendezvousLoadsTheTasksOwnAssembly(string precompiled, string folder)
+    {
+        RequireLinuxX64();
+        var repo = NewFixture("fixed-cost-folder");
+        var projects = Enumerable.Range(1, 4).Select(i => repo.AddCargoProject("p" + i, crates: 2)).ToList();
+        var entry = repo.AddTraversal("all.proj", projects);
+        var properties = precompiled.Length == 0 ? new Dictionary<string, string>() : new Dictionary<string, string> { ["JobserverPrecompiledTasks"] = precompiled };
+
+        var run = BuildDetailed(repo, entry, new BuildOptions { Nodes = 2, Properties = properties });
+        Report("4 projects, -m:2, JobserverPrecompiledTasks=" + precompiled, run);
+
+        var loads = TaskAssemblies(run);
+        Assert.IsTrue(loads.Any(l => l.Task == "CreateBuildJobserver"), "the rendezvous project was not built for a worker node, so this run proves nothing:\n" + ProcessRunner.Tail(run.Output));
+        var files = loads.Select(l => l.File).Distinct().ToList();
+        Assert.HasCount(1, files, "the tasks loaded from more than one file:\n" + string.Join("\n", loads.Select(l => l.Task + ": " + l.File)));
+        Assert.AreEqual(folder, FolderOf(files[0]));
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "one summary expected:\n" + ProcessRunner.Tail(run.Output));
+        Assert.AreEqual(4, summaries[0].ToolRuns);
+        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "compiles exceeded the slots:\n" + run.Describe());
+    }
+
+    private static void RequireLinuxX64()
+    {
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            Assert.Inconclusive("The package's precompiled task folder is for linux-x64 only.");
+        }
+    }
+
+    // At -v:d MSBuild names the file each task of each project is loaded from.
+    private static BuildRun BuildDetailed(FixtureRepo repo, string entry, BuildOptions options)
+    {
+        var args = FixtureRepo.BuildArguments(entry, options);
+        args.Add("-v:d");
+        return repo.Run("dotnet", args, options);
+    }
+
+    // The package's tasks the build used, each with the file it was loaded from.
+    private static List<(string Task, string File)> TaskAssemblies(BuildRun run)
+    {
+        var loads = Regex.Matches(run.Output, "Using \"(\\w+)\" task from assembly \"([^\"]*MSBuild\\.Jobserver\\.Tasks\\.dll)\"")
+            .Select(m => (m.Groups[1].Value, Path.GetFullPath(m.Groups[2].Value)))
+            .Distinct()
+            .ToList();
+        Assert.IsNotEmpty(loads, "the build named no task assembly of the package:\n" + ProcessRunner.Tail(run.Output));
+        return loads;
+    }
+
+    private static string FolderOf(string assembly) => Path.GetFileName(Path.GetDirectoryName(assembly))!;
 }

@@ -1,16 +1,19 @@
 using System.IO.Compression;
+using System.Reflection.PortableExecutable;
 
 namespace MSBuild.Jobserver.IntegrationTests;
 
 /// <summary>
 /// The packed task folder carries Mono.Unix and its native library for every platform with a POSIX pool, Apple
 /// silicon included (Mono.Posix.NETStandard 1.0.0 had none for it), and nothing of the old library. macOS cannot run
-/// here: this checks the files and their machine type, not that they load.
+/// here: this checks the files and their machine type, not that they load. Beside it, the folder precompiled for Linux
+/// x64 (ReadyToRun images) with its own deps.json and Mono.Unix; the IL folders stay IL, loadable everywhere.
 /// </summary>
 [TestClass]
 public sealed class PackageLayoutTests
 {
     private const string Tasks = "tasks/net8.0/";
+    private const int LinuxMark = 0x7B79;
 
     [TestMethod]
     public void The_packed_task_folder_carries_Mono_Unix_for_Linux_and_both_Mac_architectures()
@@ -41,5 +44,43 @@ public sealed class PackageLayoutTests
         Assert.AreEqual(0x0100000cu, BitConverter.ToUInt32(header, 4), "not built for ARM64");
         using var deps = new StreamReader(package.GetEntry(Tasks + "MSBuild.Jobserver.Tasks.deps.json")!.Open());
         StringAssert.Contains(deps.ReadToEnd(), "runtimes/osx-arm64/native/libMono.Unix.dylib");
+    }
+
+    [TestMethod]
+    public void The_precompiled_folder_holds_linux_x64_images_and_the_IL_folders_stay_IL()
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(PackageFeed.FeedDirectory, $"{PackageFeed.Id}.{PackageFeed.Version}.nupkg"));
+        const string Precompiled = "tasks/net8.0-linux-x64/";
+        var entries = package.Entries.Select(e => e.FullName).Where(e => e.StartsWith(Precompiled, StringComparison.Ordinal)).Order().ToList();
+        CollectionAssert.AreEqual(
+            new[] { "MSBuild.Jobserver.Tasks.deps.json", "MSBuild.Jobserver.Tasks.dll", "MSBuild.Jobserver.dll", "Mono.Unix.dll", "runtimes/linux-x64/native/libMono.Unix.so" }.Select(e => Precompiled + e).Order().ToList(),
+            entries, "the precompiled folder:\n" + string.Join('\n', entries));
+
+        foreach (var assembly in new[] { "MSBuild.Jobserver.dll", "MSBuild.Jobserver.Tasks.dll" })
+        {
+            var image = Headers(package, Precompiled + assembly);
+            Assert.AreNotEqual(0, image.CorHeader!.ManagedNativeHeaderDirectory.Size, assembly + " is not a ReadyToRun image");
+            // A ReadyToRun image's machine type is the CPU's XOR the OS's mark (Linux 0x7B79): why Windows refuses it (MSB4062).
+            Assert.AreEqual((ushort)Machine.Amd64 ^ LinuxMark, (int)image.CoffHeader.Machine, assembly + " is not compiled for Linux x64");
+            foreach (var folder in new[] { "tasks/net8.0/", "tasks/netstandard2.0/" })
+            {
+                var il = Headers(package, folder + assembly);
+                Assert.AreEqual(0, il.CorHeader!.ManagedNativeHeaderDirectory.Size, folder + assembly + " is precompiled: other platforms could not load it");
+                Assert.AreEqual(Machine.I386, il.CoffHeader.Machine, folder + assembly + " is not IL for any CPU");
+            }
+        }
+    }
+
+    private static PEHeaders Headers(ZipArchive package, string entry)
+    {
+        using var stream = new MemoryStream();
+        using (var packed = package.GetEntry(entry)!.Open())
+        {
+            packed.CopyTo(stream);
+        }
+
+        stream.Position = 0;
+        using var reader = new PEReader(stream);
+        return reader.PEHeaders;
     }
 }

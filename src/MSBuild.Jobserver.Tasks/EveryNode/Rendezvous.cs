@@ -28,6 +28,9 @@ internal static class Rendezvous
     /// <summary>The target that computes the end-of-build summary in the entry process, for an entry project built elsewhere.</summary>
     public const string SummarizeTargetName = "Summarize";
 
+    /// <summary>The rendezvous project's property naming the task assembly it loads.</summary>
+    private const string TasksAssemblyProperty = "JobserverTasksAssembly";
+
     private const string EntryProjectKey = "MSBuild.Jobserver.EntryProject";
 
     /// <summary>The rendezvous project shipped beside the task assembly (tasks/rendezvous/dirs.proj).</summary>
@@ -106,6 +109,9 @@ internal static class Rendezvous
             throw new InvalidOperationException($"The package is incomplete: '{ProjectPath}' is missing. Restore the MSBuild.Jobserver package again.");
         }
 
+        // The rendezvous loads the file this code runs from (the IL or the precompiled folder):
+        // a second copy of our types in the entry process would not know the first's pool.
+        properties[TasksAssemblyProperty] = typeof(Rendezvous).Assembly.Location;
         var remove = ProjectJobserverSettings.GlobalPropertyNames(engine)
             .Where(n => !properties.Keys.Cast<string>().Any(k => string.Equals(k, n, StringComparison.OrdinalIgnoreCase)))
             .ToList();
