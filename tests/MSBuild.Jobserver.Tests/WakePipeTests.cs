@@ -7,8 +7,9 @@ using Mono.Unix.Native;
 namespace MSBuild.Jobserver.Tests;
 
 /// <summary>
-/// The pipe that wakes a cancelled wait (CancellationWake, made by PosixCalls.Pipe) is close-on-exec from its creation:
-/// a process another thread starts while it is being made never inherits it.
+/// The pipe that wakes a cancelled wait (CancellationWake, made by PosixCalls.Pipe) and our copies of a jobserver's
+/// descriptors (PosixCalls.Duplicate) are close-on-exec from their creation: a process another thread starts while
+/// one is being made never inherits it.
 /// </summary>
 [TestClass]
 public sealed class WakePipeTests
@@ -77,6 +78,65 @@ public sealed class WakePipeTests
         Assert.IsGreaterThanOrEqualTo(300, childPipes, "control: a child's own output pipe must show in its listing");
         var caught = inherited.Keys.Where(made.ContainsKey).ToList();
         Assert.IsEmpty(caught, $"{caught.Count} wake pipes were inherited by children (of {made.Count} made)");
+    }
+
+    [TestMethod]
+    public void ACopyOfADescriptorIsCloseOnExec()
+    {
+        var (read, write) = PosixCalls.Pipe();
+        using (read)
+        using (write)
+        using (var copy = read.Use(PosixCalls.Duplicate))
+        {
+            Assert.AreEqual(CloseOnExec, copy.Use(fd => Syscall.fcntl(fd, FcntlCommand.F_GETFD)) & CloseOnExec, "the copy is inheritable");
+        }
+    }
+
+    /// <summary>
+    /// One thread copies a close-on-exec pipe's end over and over while another starts processes that list their own
+    /// descriptors; no child may hold the pipe. Old code (dup, then fcntl): a copy made inside the window leaked.
+    /// </summary>
+    [TestMethod]
+    public void AProcessStartedMeanwhileNeverInheritsACopy()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("Children's descriptors are listed through /proc.");
+        }
+
+        var (read, write) = PosixCalls.Pipe();
+        using (read)
+        using (write)
+        {
+            Assert.IsTrue(read.Use(fd => PosixCalls.TryFstat(fd, out var status, out _) ? status.Inode : 0UL) is var inode && inode != 0, "the pipe's inode");
+            var copies = 0;
+            var inherited = 0;
+            using var stop = new CancellationTokenSource();
+            var copier = Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    read.Use(PosixCalls.Duplicate).Dispose();
+                    copies++;
+                }
+            });
+
+            try
+            {
+                for (var i = 0; i < 300 && !copier.IsCompleted; i++)
+                {
+                    inherited += ChildPipes().Count(p => p == inode);
+                }
+            }
+            finally
+            {
+                stop.Cancel();
+                copier.Wait();
+            }
+
+            Assert.IsGreaterThan(1000, copies, "control: too few copies were made while children started");
+            Assert.AreEqual(0, inherited, $"children inherited a copy of the pipe {inherited} times (of {copies} copies)");
+        }
     }
 
     // The pipe inodes a child holds, listed by the child itself (ls of its /proc/self/fd): its stdout is one.

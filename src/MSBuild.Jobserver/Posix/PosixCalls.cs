@@ -106,9 +106,23 @@ internal static unsafe class PosixCalls
         return fd < 0 ? null : new SafeFd(fd);
     }
 
-    /// <summary>dup(2) plus FD_CLOEXEC, so the copy never leaks into processes we start.</summary>
+    /// <summary>
+    /// A close-on-exec copy of <paramref name="fd"/>, so it never leaks into processes we start: made so atomically with
+    /// F_DUPFD_CLOEXEC; where that call is not found (macOS), dup(2) and then FD_CLOEXEC.
+    /// </summary>
     internal static SafeFd Duplicate(int fd)
     {
+        if (CloseOnExecCalls.Exist)
+        {
+            var atomic = CloseOnExecCalls.DuplicateCloseOnExecOf(fd);
+            if (atomic < 0)
+            {
+                throw Failure("fcntl(F_DUPFD_CLOEXEC)", NativeConvert.ToErrno(Marshal.GetLastWin32Error()));
+            }
+
+            return new SafeFd(atomic);
+        }
+
         var copy = RetryInt(() => Syscall.dup(fd), out var errno);
         Check(copy, errno, "dup");
         var result = new SafeFd(copy);
@@ -127,10 +141,10 @@ internal static unsafe class PosixCalls
     /// </summary>
     internal static (SafeFd Read, SafeFd Write) Pipe()
     {
-        if (NativePipe.Exists)
+        if (CloseOnExecCalls.Exist)
         {
             var fds = new int[2];
-            if (NativePipe.PipeCloseOnExec(fds) < 0)
+            if (CloseOnExecCalls.PipeCloseOnExec(fds) < 0)
             {
                 throw Failure("pipe2", NativeConvert.ToErrno(Marshal.GetLastWin32Error()));
             }
