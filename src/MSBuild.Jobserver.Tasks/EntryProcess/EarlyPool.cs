@@ -1,15 +1,16 @@
 using System;
+using System.Threading;
+using System.Threading.Tasks;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tokens;
 using Microsoft.Build.Framework;
-using BackgroundTask = System.Threading.Tasks.Task;
 
 namespace MSBuild.Jobserver.Tasks.EntryProcess;
 
 /// <summary>
-/// The build's own pool, made on a thread-pool thread from the entry process's first ConfigureJobserver, so that
+/// The build's own pool, made on a background thread from the entry process's first ConfigureJobserver, so that
 /// making it (directories, locks, the sweep, the FIFO: tens of milliseconds, most of it first calls) overlaps
 /// MSBuild's own work instead of delaying the first tool. Made only when the owner would make exactly this pool (no
 /// inherited jobserver advertised, scope Build, a size). The owner takes it once (<see cref="Take(int)"/>); a failure to
@@ -22,14 +23,15 @@ internal sealed class EarlyPool : IDisposable
     private static readonly object Gate = new();
 
     private readonly object _takeGate = new();
-    private readonly System.Threading.Tasks.Task<JobTokenPool> _creation;
+    private readonly Task<JobTokenPool> _creation;
     private bool _taken;
 
-    /// <summary>Starts making a pool of <paramref name="slots"/> tokens with <paramref name="create"/> on a thread-pool thread.</summary>
+    /// <summary>Starts making a pool of <paramref name="slots"/> tokens with <paramref name="create"/> on a background thread.</summary>
     internal EarlyPool(int slots, Func<int, JobTokenPool> create)
     {
         Slots = slots;
-        _creation = BackgroundTask.Run(() => create(slots));
+        // A thread of its own: queued behind a busy thread pool, the first tool could wait for the pool's thread injection.
+        _creation = Task.Factory.StartNew(() => create(slots), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>The size the pool is made with.</summary>
