@@ -144,4 +144,48 @@ public sealed class FixedCostTests : EndToEndTest
     }
 
     private static string FolderOf(string assembly) => Path.GetFileName(Path.GetDirectoryName(assembly))!;
+
+    /// <summary>
+    /// A project with the package that runs no tool, -m:2: the entry process's ConfigureJobserver made the pool in the
+    /// background (its per-user directory is there) and the build's end closed it unused (nothing left in it: checked
+    /// after every run); nobody asked, so nothing was said about it and there is no summary.
+    /// </summary>
+    [TestMethod]
+    public void APoolMadeEarlyThatNoToolAskedForIsClosedAtTheEnd()
+    {
+        var repo = NewFixture("fixed-cost-no-tool");
+        var project = repo.AddProject("quiet", PackageUse.PackageReference, "", NoToolTarget);
+
+        var run = repo.Build(project, new BuildOptions { Nodes = 2 });
+        Report("no tool, -m:2", run);
+
+        Assert.IsTrue(Directory.Exists(LeftoverCheck.PrivateDirectory(run.TempDirectory)), "the entry process did not make the pool early:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsEmpty(run.LinesWith("JOBS0033"), "a pool no tool asked for was announced");
+        Assert.IsEmpty(Fixtures.Summaries(run), "a build whose tools never asked for the pool has no summary");
+    }
+
+    /// <summary>
+    /// JobserverEnabled=false (-m:2), and -m:1 with JobserverSlots empty (no pool, as make -j1): nothing is made, early
+    /// or late: the run's TMPDIR never gets the package's directory.
+    /// </summary>
+    [TestMethod]
+    public void ADisabledBuildOrOneNodeMakesNoPool()
+    {
+        var repo = NewFixture("fixed-cost-disabled");
+        var project = repo.AddCargoProject("off", crates: 1);
+
+        var disabled = repo.Build(project, new BuildOptions { Nodes = 2, Properties = new Dictionary<string, string> { ["JobserverEnabled"] = "false" } });
+        Report("JobserverEnabled=false, -m:2", disabled);
+        Assert.IsFalse(Directory.Exists(LeftoverCheck.PrivateDirectory(disabled.TempDirectory)), "a build with the package disabled made a pool");
+
+        var oneNode = repo.Build(project, new BuildOptions { Nodes = 1 });
+        Report("-m:1", oneNode);
+        Assert.IsFalse(Directory.Exists(LeftoverCheck.PrivateDirectory(oneNode.TempDirectory)), "a -m:1 build without JobserverSlots made a pool");
+    }
+
+    private const string NoToolTarget = """
+          <Target Name="SayHello" AfterTargets="Build">
+            <Message Importance="high" Text="no tool here" />
+          </Target>
+        """;
 }

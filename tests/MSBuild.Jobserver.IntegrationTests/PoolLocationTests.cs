@@ -33,16 +33,17 @@ public sealed class PoolLocationTests : EndToEndTest
 
         var buildA = Task.Run(() => a.Build(entryA, new BuildOptions { Nodes = 2, Environment = environment, Properties = Slots(2) }));
 
-        // B starts once A's pool exists and A compiles, so that B's sweep meets A's live pool.
+        // B starts once A's pool exists and A compiles, so that B's sweep meets A's live pool. Only a build-* directory
+        // is a pool: A makes it as .new-* and renames it, which a poll can catch (more often now that A makes it early).
         var userDirectory = Path.Combine(shared, UserDirectoryName);
         var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (!(Directory.Exists(userDirectory) && Directory.EnumerateDirectories(userDirectory).Any()) && !buildA.IsCompleted && DateTime.UtcNow < deadline)
+        while (!(Directory.Exists(userDirectory) && Directory.EnumerateDirectories(userDirectory, "build-*").Any()) && !buildA.IsCompleted && DateTime.UtcNow < deadline)
         {
             Thread.Sleep(100);
         }
 
         Assert.IsFalse(buildA.IsCompleted, "build A ended before B could start beside it");
-        var poolA = Directory.EnumerateDirectories(userDirectory).Single();
+        var poolA = Directory.EnumerateDirectories(userDirectory, "build-*").Single();
         var argsB = new List<string> { "--pid", "--fork", "--mount-proc", "dotnet", "build", entryB, "-m:2", "-v:n", "-tl:off", "-nologo", "-nr:false", "-p:JobserverSlots=3" };
         var runB = b.Run("/usr/bin/unshare", argsB, new BuildOptions { Environment = environment });
         Assert.IsFalse(buildA.IsCompleted, "build A had ended before B's pool was made: B's sweep did not meet A's pool");

@@ -85,15 +85,17 @@ internal sealed class BuildJobserverOwner : IDisposable
 
             // The rendezvous may be the first of the package's tasks in this process (a solution entry without the opt-in).
             InheritedDescriptors.Hide(engine, environment);
-            var owner = Create(log, request, environment, blame, auth => InheritedDescriptors.HiddenValidation(engine, auth));
+            var owner = Create(log, request, environment, blame, auth => InheritedDescriptors.HiddenValidation(engine, auth),
+                slots => EarlyPool.Take(engine, slots) ?? PoolPlatform.CreatePool(slots));
             owner.StartMemoryGate(log, request.MinFreeMemoryMiB, blame);
             engine.RegisterTaskObject(RegistrationKey, owner, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             return owner;
         }
     }
 
+    // createPool makes the build's own pool (or takes the one EarlyPool made); its failures are reported here.
     private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame,
-        Func<JobserverAuth, JobserverValidation?> hiddenValidation)
+        Func<JobserverAuth, JobserverValidation?> hiddenValidation, Func<int, JobTokenPool> createPool)
     {
         var requestedSlots = request.Slots;
         var inherited = InheritedJobserver.Evaluate(log, environment, ProcessInfo.IsWorkerNode, blame, hiddenValidation);
@@ -115,7 +117,7 @@ internal sealed class BuildJobserverOwner : IDisposable
 
         try
         {
-            var pool = PoolPlatform.CreatePool(requestedSlots);
+            var pool = createPool(requestedSlots);
             ReportLocation(log, pool, blame);
             var handle = new BuildJobserverHandle
             {

@@ -14,7 +14,8 @@ namespace MSBuild.Jobserver.Tasks;
 /// <summary>
 /// Runs first in every project that references the package: checks the jobserver properties and records them
 /// for the tasks of this project that take no parameters for them (an &lt;Exec&gt; resolved to ours).
-/// Creates nothing: the pool is made on first use.
+/// In the entry process, the first one also starts making the build's pool in the background (see EarlyPool), so
+/// that it is ready when the first tool asks.
 /// </summary>
 public sealed class ConfigureJobserver : Task
 {
@@ -67,6 +68,11 @@ public sealed class ConfigureJobserver : Task
             ProjectName = ProjectName,
             LongWaitSeconds = double.TryParse(LongWaitSeconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var wait) && wait > 0 ? wait : 10,
         }.Register();
+        if (enabled && BuildEngine is IBuildEngine4 engine)
+        {
+            EarlyPool.StartIfNeeded(engine, slots, userScope, Environment.GetEnvironmentVariable);
+        }
+
         return true;
     }
 
