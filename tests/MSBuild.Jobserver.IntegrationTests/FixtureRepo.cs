@@ -93,8 +93,17 @@ internal sealed class FixtureRepo
 
             """);
 
-        // Stops MSBuild from looking for Directory.*.props above the fixture (e.g. in /tmp).
-        repo.Write("Directory.Build.props", "<Project>\n  <PropertyGroup>\n    <ImportDirectoryPackagesProps>false</ImportDirectoryPackagesProps>\n  </PropertyGroup>\n</Project>\n");
+        // Stops MSBuild from looking for Directory.*.props above the fixture (e.g. in /tmp). Entry projects at the root
+        // get an obj/ folder each: builds of two of them at once would otherwise restore into one project.assets.json.
+        repo.Write("Directory.Build.props", """
+            <Project>
+              <PropertyGroup>
+                <ImportDirectoryPackagesProps>false</ImportDirectoryPackagesProps>
+                <BaseIntermediateOutputPath Condition="'$(BaseIntermediateOutputPath)' == '' and '$([MSBuild]::NormalizeDirectory($(MSBuildProjectDirectory)))' == '$(MSBuildThisFileDirectory)'">obj/$(MSBuildProjectName)/</BaseIntermediateOutputPath>
+              </PropertyGroup>
+            </Project>
+
+            """);
         repo.Write("Directory.Build.targets", "<Project />\n");
         repo.WriteScript(repo.RustcWrapper, IntervalLog.RustcWrapperScript);
         repo.WriteScript(repo.IntervalScript, IntervalLog.IntervalScript);
