@@ -275,8 +275,7 @@ internal sealed class BuildJobserverOwner : IDisposable
             return;
         }
 
-        LedgerLock.Wait(PoolPlatform.OpenDirectory(_pool.Directory), shared: false, out var ledgerLock);
-        _pool.Close(ledgerLock);
+        LedgerLock.ClosePool(_pool);
     }
 
     // JobserverMinFreeMemory: only a pool this build makes or shares can be held closed; make's is make's.

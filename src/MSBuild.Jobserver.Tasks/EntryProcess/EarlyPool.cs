@@ -70,14 +70,9 @@ internal sealed class EarlyPool : IDisposable
     /// </summary>
     internal JobTokenPool? Take(int slots)
     {
-        lock (_takeGate)
+        if (!Claim())
         {
-            if (_taken)
-            {
-                return null;
-            }
-
-            _taken = true;
+            return null;
         }
 
         if (slots != Slots)
@@ -92,17 +87,25 @@ internal sealed class EarlyPool : IDisposable
     /// <summary>At the end of the build: closes the pool if no tool asked for it.</summary>
     public void Dispose()
     {
+        if (Claim())
+        {
+            CloseUnused();
+        }
+    }
+
+    // The pool goes to one taker: the first tool, or the build's end.
+    private bool Claim()
+    {
         lock (_takeGate)
         {
             if (_taken)
             {
-                return;
+                return false;
             }
 
             _taken = true;
+            return true;
         }
-
-        CloseUnused();
     }
 
     // Nobody was told of this pool: a failure to make it says nothing, as a build that never asks makes none.
@@ -118,7 +121,6 @@ internal sealed class EarlyPool : IDisposable
             return;
         }
 
-        LedgerLock.Wait(PoolPlatform.OpenDirectory(pool.Directory), shared: false, out var ledgerLock);
-        pool.Close(ledgerLock);
+        LedgerLock.ClosePool(pool);
     }
 }

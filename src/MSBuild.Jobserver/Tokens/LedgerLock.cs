@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 
 namespace MSBuild.Jobserver.Tokens;
@@ -62,6 +63,16 @@ public static class LedgerLock
         }
 
         return LedgerLockOutcome.Unavailable;
+    }
+
+    /// <summary>
+    /// Closes the build's pool with the lock held exclusively (released once the pool is drained), so no refill or lease
+    /// is half done while its tokens are counted.
+    /// </summary>
+    public static void ClosePool(JobTokenPool pool)
+    {
+        LedgerLock.Wait(PoolPlatform.OpenDirectory(pool.Directory), shared: false, out var held);
+        pool.Close(held);
     }
 
     /// <summary>Turns refilling off for the build: something takes tokens without a lease (rule 7).</summary>
