@@ -5,32 +5,19 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Posix;
 
 /// <summary>
-/// This build's membership of the FIFO pool shared by all of the user's builds (see <see cref="UserPoolDirectory"/>).
+/// This build's membership of the FIFO pool shared by all of the user's builds (see <see cref="UserPool"/>).
 /// Every member holds the FIFO open read-write, so its bytes outlive any one build; the last member to leave drains,
 /// counts and removes it.
 /// </summary>
-internal sealed class PosixUserPool : JobTokenPool
+internal sealed class PosixUserPool : UserPool
 {
-    private readonly IPoolPlatform _platform;
     private readonly SafeFd _fd;
-    private readonly UserPoolDirectory.Member _member;
-    private readonly string? _parent;
 
     private PosixUserPool(IPoolPlatform platform, int size, string directory, SafeFd fd, PipeIdentity identity, UserPoolDirectory.Member member, bool created, string? parent)
-        : base(JobserverAuth.Fifo(System.IO.Path.Combine(directory, "fifo")), size, PoolDirectory.Open(platform, directory), identity)
+        : base(platform, JobserverAuth.Fifo(System.IO.Path.Combine(directory, "fifo")), size, directory, identity, member, created, parent)
     {
-        _platform = platform;
         _fd = fd;
-        _member = member;
-        _parent = parent;
-        SharedPoolCreated = created;
     }
-
-    /// <inheritdoc/>
-    public override bool IsShared => true;
-
-    /// <inheritdoc/>
-    public override bool SharedPoolCreated { get; }
 
     /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
     public static PosixUserPool Join(IPoolPlatform platform, int tokens, string? parent)
@@ -64,21 +51,9 @@ internal sealed class PosixUserPool : JobTokenPool
 
     private protected override int CountAvailableCore() => PosixJobTokenPool.Count(_fd);
 
-    // Under the gate, so no build joins a pool being removed: the last member drains and removes it; the others only
-    // close their descriptor (and report a full pool: what the others hold is theirs).
-    private protected override int CloseCore()
-    {
-        using var gate = UserPoolDirectory.LockGate(_platform, _parent);
-        var last = gate.Leave(_member);
-        var found = last ? _fd.Use(fd => PosixJobTokenPool.Drain(fd).Count) : Size;
-        _fd.Dispose();
-        if (last)
-        {
-            gate.RemoveAll();
-        }
+    private protected override int Drain() => _fd.Use(fd => PosixJobTokenPool.Drain(fd).Count);
 
-        return found;
-    }
+    private protected override void Release() => _fd.Dispose();
 
     private static SafeFd CreateFifo(string path, int tokens)
     {

@@ -7,7 +7,7 @@ using MSBuild.Jobserver.Protocol;
 namespace MSBuild.Jobserver.Windows;
 
 /// <summary>
-/// This build's membership of the semaphore shared by all of the user's builds (see <see cref="UserPoolDirectory"/>).
+/// This build's membership of the semaphore shared by all of the user's builds (see <see cref="UserPool"/>).
 /// The semaphore's name is random, made only when no object of that name exists (nobody can have squatted it), and
 /// kept in the user's private directory, where the builds that join read it; it lives in the session's namespace
 /// (an unprefixed name is <c>Local\</c>) with the default security of its creator, which lets no other user open it.
@@ -15,31 +15,18 @@ namespace MSBuild.Jobserver.Windows;
 #if NET
 [System.Runtime.Versioning.SupportedOSPlatform("windows")]
 #endif
-internal sealed class WindowsUserPool : JobTokenPool
+internal sealed class WindowsUserPool : UserPool
 {
     private const string NamePrefix = "msbuild_jobserver_user_";
     private const string NameFile = "semaphore";
 
-    private readonly IPoolPlatform _platform;
     private readonly Semaphore _semaphore;
-    private readonly UserPoolDirectory.Member _member;
-    private readonly string? _parent;
 
     private WindowsUserPool(IPoolPlatform platform, int size, string directory, Semaphore semaphore, string name, UserPoolDirectory.Member member, bool created, string? parent)
-        : base(JobserverAuth.Semaphore(name), size, PoolDirectory.Open(platform, directory), null)
+        : base(platform, JobserverAuth.Semaphore(name), size, directory, null, member, created, parent)
     {
-        _platform = platform;
         _semaphore = semaphore;
-        _member = member;
-        _parent = parent;
-        SharedPoolCreated = created;
     }
-
-    /// <inheritdoc/>
-    public override bool IsShared => true;
-
-    /// <inheritdoc/>
-    public override bool SharedPoolCreated { get; }
 
     /// <summary>Joins the user's pool, creating it with <paramref name="tokens"/> tokens when no live build has one.</summary>
     public static WindowsUserPool Join(IPoolPlatform platform, int tokens, string? parent)
@@ -84,20 +71,9 @@ internal sealed class WindowsUserPool : JobTokenPool
 
     private protected override int CountAvailableCore() => NamedSemaphores.Count(_semaphore);
 
-    // Under the gate: the last member drains and removes the record; the others only close their handle.
-    private protected override int CloseCore()
-    {
-        using var gate = UserPoolDirectory.LockGate(_platform, _parent);
-        var last = gate.Leave(_member);
-        var found = last ? NamedSemaphores.Drain(_semaphore) : Size;
-        _semaphore.Dispose();
-        if (last)
-        {
-            gate.RemoveAll();
-        }
+    private protected override int Drain() => NamedSemaphores.Drain(_semaphore);
 
-        return found;
-    }
+    private protected override void Release() => _semaphore.Dispose();
 
     private static Semaphore Create(int tokens, out string name) => NamedSemaphores.CreateUnique(tokens, NamePrefix, 12, out name);
 }
