@@ -161,7 +161,7 @@ public static class PoolPlatform
     /// <exception cref="TimeoutException">No token came within <paramref name="timeout"/>.</exception>
     public static (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        return Current.AcquireFirst(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
+        return Current.AcquireAny(clients, cancellationToken, JobserverClient.Deadline(clients, timeout));
     }
 
     /// <summary>

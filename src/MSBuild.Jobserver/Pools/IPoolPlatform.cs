@@ -85,7 +85,7 @@ public interface IPoolPlatform
     JobserverClient ConnectToValidated(string path, PipeIdentity expected);
 
     /// <summary>Waits on several clients and takes the first token any offers; <paramref name="deadline"/> is a Stopwatch timestamp, null for none.</summary>
-    (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
+    (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);
 
     /// <summary>Waits until one of <paramref name="clients"/> seems to have a free token, and takes none.</summary>
     int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline);

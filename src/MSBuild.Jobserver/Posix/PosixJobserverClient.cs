@@ -68,7 +68,7 @@ internal sealed class PosixJobserverClient : JobserverClient
     public static PosixJobserverClient OpenValidated(string path, PipeIdentity expected) =>
         Open(JobserverAuth.Fifo(path), path, noFollow: false, expected, "The jobserver pipe at " + path + " is not the one that was validated (expected " + expected + ")");
 
-    public static (int Index, JobToken Token) AcquireFirst(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
+    public static (int Index, JobToken Token) AcquireAny(PosixJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
         using var wake = CancellationWake.For(cancellationToken);
         var polled = CancellationWake.Append(ReadDescriptors(clients), wake);
@@ -148,7 +148,7 @@ internal sealed class PosixJobserverClient : JobserverClient
     });
 
     private protected override JobToken AcquireCore(CancellationToken cancellationToken, long? deadline) =>
-        AcquireFirst(new[] { this }, cancellationToken, deadline).Token;
+        AcquireAny(new[] { this }, cancellationToken, deadline).Token;
 
     private protected override bool TryTake(out JobToken token)
     {

@@ -173,8 +173,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
 
     public JobserverClient ConnectToValidated(string path, PipeIdentity expected) => PosixJobserverClient.OpenValidated(path, expected);
 
-    public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
-        PosixJobserverClient.AcquireFirst(JobserverClient.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
+    public (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
+        PosixJobserverClient.AcquireAny(JobserverClient.Own<PosixJobserverClient>(clients), cancellationToken, deadline);
 
     public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
         PosixJobserverClient.WaitUntilReadable(JobserverClient.Own<PosixJobserverClient>(clients), cancellationToken, deadline);

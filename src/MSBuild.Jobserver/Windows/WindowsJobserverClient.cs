@@ -16,7 +16,7 @@ internal sealed class WindowsJobserverClient : JobserverClient
     public WindowsJobserverClient(JobserverAuth auth)
         : base(auth, null) => _semaphore = WindowsJobserver.Open(auth.Name!, "--jobserver-auth=" + auth.ToAuthString());
 
-    public static (int Index, JobToken Token) AcquireFirst(WindowsJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
+    public static (int Index, JobToken Token) AcquireAny(WindowsJobserverClient[] clients, CancellationToken cancellationToken, long? deadline)
     {
         // WaitAny prefers the lowest index, so a token that is available wins over a cancellation that is not yet seen.
         var handles = new WaitHandle[clients.Length + 1];
@@ -54,7 +54,7 @@ internal sealed class WindowsJobserverClient : JobserverClient
     }
 
     private protected override JobToken AcquireCore(CancellationToken cancellationToken, long? deadline) =>
-        AcquireFirst(new[] { this }, cancellationToken, deadline).Token;
+        AcquireAny(new[] { this }, cancellationToken, deadline).Token;
 
     private protected override bool TryTake(out JobToken token)
     {

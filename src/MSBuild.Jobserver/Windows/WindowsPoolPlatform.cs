@@ -165,8 +165,8 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     public JobserverClient ConnectToValidated(string path, PipeIdentity expected) =>
         throw new JobserverException(JobserverRejection.PlatformUnsupported, "A jobserver path (" + path + ") cannot be used on Windows; connect to the semaphore instead.");
 
-    public (int Index, JobToken Token) AcquireFirst(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
-        WindowsJobserverClient.AcquireFirst(JobserverClient.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
+    public (int Index, JobToken Token) AcquireAny(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline) =>
+        WindowsJobserverClient.AcquireAny(JobserverClient.Own<WindowsJobserverClient>(clients), cancellationToken, deadline);
 
     // ERROR_SHARING_VIOLATION and ERROR_LOCK_VIOLATION, in the low word of the HResult .NET gives an IOException.
     private static bool IsSharingViolation(IOException ex) => (ex.HResult & 0xFFFF) is 32 or 33;
@@ -174,7 +174,7 @@ internal sealed class WindowsPoolPlatform : IPoolPlatform
     // A semaphore cannot be looked at without taking a count: take one and give it straight back.
     public int WaitForFreeToken(IReadOnlyList<JobserverClient> clients, CancellationToken cancellationToken, long? deadline)
     {
-        var (index, token) = AcquireFirst(clients, cancellationToken, deadline);
+        var (index, token) = AcquireAny(clients, cancellationToken, deadline);
         clients[index].Release(token);
         return index;
     }
