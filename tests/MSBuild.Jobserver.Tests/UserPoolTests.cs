@@ -2,6 +2,7 @@ using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Posix;
+using MSBuild.Jobserver.Protocol;
 using MSBuild.Jobserver.Tasks.EntryProcess;
 using MSBuild.Jobserver.Tokens;
 
@@ -69,6 +70,34 @@ public sealed class UserPoolTests
             Assert.AreEqual(4, fresh.Size);
             Assert.AreEqual(4, fresh.CountAvailable());
             Assert.IsFalse(File.Exists(Path.Combine(directory, "member-x")));
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void APoolWhoseFifoCannotHoldItsTokensLeavesNoDescriptorOpen()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("This process's descriptors are listed through /proc.");
+        }
+
+        var parent = TestSupport.NewTempDirectory("userpool-full");
+        try
+        {
+            // More tokens than any FIFO's buffer holds (PoolPlatform.JoinUserPool stops at MaxTokens; Join itself does
+            // not), so filling the new FIFO fails.
+            var ex = Assert.ThrowsExactly<JobserverException>(() => PosixUserPool.Join(PoolPlatform.Current, 1 << 20, parent));
+            Assert.AreEqual(JobserverRejection.FifoOpenFailed, ex.Reason);
+            StringAssert.Contains(ex.Message, "holds only");
+            var open = Directory.GetFiles("/proc/self/fd")
+                .Where(fd => new FileInfo(fd).LinkTarget is { } target && target.Contains(Path.GetFileName(parent), StringComparison.Ordinal) && target.Contains("/user-pool/fifo", StringComparison.Ordinal))
+                .ToList();
+            Assert.IsEmpty(open, "the FIFO that could not be filled is still open in this process");
         }
         finally
         {

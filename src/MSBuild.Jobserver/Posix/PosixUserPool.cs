@@ -65,8 +65,17 @@ internal sealed class PosixUserPool : UserPool
 
         PosixCalls.ChangeMode(path, PosixJobTokenPool.FifoMode);
         var fd = OpenFifo(path);
-        PosixJobTokenPool.Fill(fd, tokens, "The shared jobserver FIFO " + path);
-        return fd;
+        try
+        {
+            PosixJobTokenPool.Fill(fd, tokens, "The shared jobserver FIFO " + path);
+            return fd;
+        }
+        catch
+        {
+            // The caller never gets it to close: a FIFO that cannot hold the tokens must not stay open in this process.
+            fd.Dispose();
+            throw;
+        }
     }
 
     // The FIFO another build made: it must be a FIFO of this user, mode 0600, reached without following a link.
