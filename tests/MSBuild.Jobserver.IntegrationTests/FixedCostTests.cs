@@ -87,6 +87,44 @@ public sealed class FixedCostTests : EndToEndTest
     }
 
     /// <summary>
+    /// The same no-op build with the package on and off (JobserverEnabled=false: nothing of it runs): what the runtime
+    /// JIT-compiles only with the package on is the package's compile cost on every build's critical path. Generic
+    /// collections of our structs, LINQ over tuples, Lazy&lt;uint&gt; and Mono.Unix's IL made it 146 methods; now the
+    /// P/Invoke stubs and MSBuild's reflection stubs for our task parameters are most of what is left.
+    /// </summary>
+    [TestMethod]
+    public void NoOpBuildCompilesFewMethodsBeyondTheSameBuildWithoutThePackage()
+    {
+        RequireLinuxX64();
+        var repo = NewFixture("fixed-cost-jit");
+        var project = repo.AddCargoProject("solo", crates: 1);
+        repo.Build(project, new BuildOptions { Nodes = 2 });
+
+        HashSet<string> Compiled(string enabled)
+        {
+            var jitList = Path.Combine(repo.Root, "jit-" + enabled + ".txt");
+            var run = repo.Build(project, new BuildOptions
+            {
+                Nodes = 2,
+                Properties = new Dictionary<string, string> { ["JobserverEnabled"] = enabled },
+                Environment = new Dictionary<string, string?> { ["DOTNET_JitStdOutFile"] = jitList, ["DOTNET_JitDisasmSummary"] = "1" },
+            });
+            Report("no-op build, JobserverEnabled=" + enabled, run);
+            Assert.AreEqual(0, run.Outcome.ExitCode, ProcessRunner.Tail(run.Output));
+            var lines = File.ReadAllLines(jitList);
+            Assert.IsGreaterThan(500, lines.Length, "the runtime listed too few compiled methods to be its whole list");
+            // "  12: JIT compiled Type:Method(args) [Tier0, IL size=..]": the method, without its number and tier.
+            return lines.Select(l => Regex.Replace(l, @"^\s*\d+: JIT compiled | \[[^\]]*\]$", "")).ToHashSet(StringComparer.Ordinal);
+        }
+
+        var without = Compiled("false");
+        var extra = Compiled("true").Where(m => !without.Contains(m)).Order(StringComparer.Ordinal).ToList();
+        TestContext.WriteLine($"{extra.Count} methods compiled only with the package:\n" + string.Join("\n", extra));
+        Assert.IsLessThanOrEqualTo(30, extra.Count, $"{extra.Count} methods were JIT-compiled only with the package on (146 before docs/performance.md's no-op pass):\n" + string.Join("\n", extra));
+        Assert.IsEmpty(extra.Where(m => m.StartsWith("Mono.Unix.", StringComparison.Ordinal)).ToList(), "Mono.Unix's methods were compiled: its ReadyToRun image was not used");
+    }
+
+    /// <summary>
     /// Four cargo projects at -m:2: every task, the rendezvous project's for the worker node included, loads one and
     /// the same file, the precompiled one on Linux x64, or the IL one when JobserverPrecompiledTasks=false (a global
     /// property here, which the rendezvous call strips: the tasks tell the rendezvous which file they run from).

@@ -56,13 +56,14 @@ public sealed class PackageLayoutTests
             new[] { "MSBuild.Jobserver.Tasks.deps.json", "MSBuild.Jobserver.Tasks.dll", "MSBuild.Jobserver.dll", "Mono.Unix.dll", "runtimes/linux-x64/native/libMono.Unix.so" }.Select(e => Precompiled + e).Order().ToList(),
             entries, "the precompiled folder:\n" + string.Join('\n', entries));
 
-        foreach (var assembly in new[] { "MSBuild.Jobserver.dll", "MSBuild.Jobserver.Tasks.dll" })
+        // Mono.Unix too: it ships as IL, and every build runs its calls. The netstandard2.0 folder has no Mono.Unix (Windows).
+        foreach (var assembly in new[] { "MSBuild.Jobserver.dll", "MSBuild.Jobserver.Tasks.dll", "Mono.Unix.dll" })
         {
             var image = Headers(package, Precompiled + assembly);
             Assert.AreNotEqual(0, image.CorHeader!.ManagedNativeHeaderDirectory.Size, assembly + " is not a ReadyToRun image");
             // A ReadyToRun image's machine type is the CPU's XOR the OS's mark (Linux 0x7B79): why Windows refuses it (MSB4062).
             Assert.AreEqual((ushort)Machine.Amd64 ^ LinuxMark, (int)image.CoffHeader.Machine, assembly + " is not compiled for Linux x64");
-            foreach (var folder in new[] { "tasks/net8.0/", "tasks/netstandard2.0/" })
+            foreach (var folder in assembly == "Mono.Unix.dll" ? new[] { "tasks/net8.0/" } : new[] { "tasks/net8.0/", "tasks/netstandard2.0/" })
             {
                 var il = Headers(package, folder + assembly);
                 Assert.AreEqual(0, il.CorHeader!.ManagedNativeHeaderDirectory.Size, folder + assembly + " is precompiled: other platforms could not load it");

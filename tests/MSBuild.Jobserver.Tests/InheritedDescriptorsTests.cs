@@ -37,7 +37,7 @@ public sealed class InheritedDescriptorsTests
         var kept = InheritedDescriptors.HiddenValidation(engine, JobserverAuth.Pipe(r, w));
         Assert.IsTrue(kept is { IsValid: true }, "the validation made before hiding must be kept for the rendezvous");
         Assert.IsFalse(JobserverValidator.Validate(JobserverAuth.Pipe(r, w)).IsValid, "control: validated again, a hidden pipe looks opened by this process");
-        Assert.HasCount(1, InheritedDescriptors.HiddenPipes(engine));
+        Assert.HasCount(1, InheritedDescriptors.HiddenPipes(engine)!);
 
         engine.EndBuild();
 
@@ -59,7 +59,7 @@ public sealed class InheritedDescriptorsTests
         InheritedDescriptors.Hide(engine, n => n == "MAKEFLAGS" ? $" -j3 --jobserver-auth={r},{w}" : null);
         engine.EndBuild();
 
-        Assert.IsEmpty(InheritedDescriptors.HiddenPipes(engine));
+        Assert.IsNull(InheritedDescriptors.HiddenPipes(engine), "nothing hidden, nothing to look for");
         Assert.AreNotEqual(-1, Syscall.fcntl(r, FcntlCommand.F_GETFD), "a descriptor that was not inherited must never be closed");
     }
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
 using MSBuild.Jobserver.Diagnostics;
 using MSBuild.Jobserver.Host;
@@ -222,19 +221,22 @@ internal sealed class BuildJobserverOwner : IDisposable
         return new BuildJobserverOwner(handle, local);
     }
 
-    // The warning for each place the pool would not go: its code, and what it says given the note and where the pool went.
-    private static readonly Dictionary<PoolLocationProblem, (string Code, Func<PoolLocationNote, string, string> Text)> LocationWarnings = new()
+    // The warning for each place the pool would not go: its code and text, given the note and where the pool went; null
+    // for a note that is only a message. A switch, not a dictionary keyed by the enum: that instantiation is JIT-compiled
+    // on the critical path of every build (docs/performance.md).
+    private static (string Code, string Text)? LocationWarning(PoolLocationNote note, string directory) => note.Problem switch
     {
-        [PoolLocationProblem.UserDirectoryNotPrivate] = (DiagnosticCode.UserDirectoryNotPrivate, (note, directory) =>
+        PoolLocationProblem.UserDirectoryNotPrivate => (DiagnosticCode.UserDirectoryNotPrivate,
             $"The jobserver directory {note.Parent} {note.Detail}, so no pool goes there (another user may have made it first); this build uses a private directory of its own ({directory}). Remove {note.Parent}, or point TMPDIR at a directory of your own."),
-        [PoolLocationProblem.RelativeParent] = (DiagnosticCode.TempDirectoryRelative, (note, directory) =>
+        PoolLocationProblem.RelativeParent => (DiagnosticCode.TempDirectoryRelative,
             $"The temporary directory '{note.Parent}' {note.Detail}, so no pool goes there; this build's is in {directory}. Set TMPDIR to an absolute path."),
-        [PoolLocationProblem.ParentNotTrusted] = (DiagnosticCode.TempDirectoryNotTrusted, (note, directory) =>
+        PoolLocationProblem.ParentNotTrusted => (DiagnosticCode.TempDirectoryNotTrusted,
             $"The directory {note.Parent} {note.Detail}, so no pool goes there; this build's is in {directory}. Point TMPDIR at a directory of your own (or one with the sticky bit, as /tmp has)."),
-        [PoolLocationProblem.LocksUnsupported] = (DiagnosticCode.LocksUnsupported, (note, directory) =>
+        PoolLocationProblem.LocksUnsupported => (DiagnosticCode.LocksUnsupported,
             $"The file system of {note.Parent} cannot lock files ({note.Detail}), and the jobserver's ledger needs locks to tell live tools from dead ones; this build's pool is in {directory}. Point TMPDIR at a local file system."),
-        [PoolLocationProblem.SharedParent] = (DiagnosticCode.SharedTemporaryDirectory, (note, directory) =>
+        PoolLocationProblem.SharedParent => (DiagnosticCode.SharedTemporaryDirectory,
             $"The jobserver's directory {directory} is in {note.Parent}, which {note.Detail}. Tokens kept by tools that die are not recovered in this build (another user could delete its lease files). Set TEMP to a folder of your own (the default, in your profile)."),
+        _ => null,
     };
 
     // Where the pool went instead of its usual place, and why: once per build, from the entry process.
@@ -248,9 +250,9 @@ internal sealed class BuildJobserverOwner : IDisposable
                 new TokenLedger(pool.Directory).DisableRefill();
             }
 
-            if (LocationWarnings.TryGetValue(note.Problem, out var warning))
+            if (LocationWarning(note, pool.Directory) is { } warning)
             {
-                JobserverLog.Warning(log, warning.Code, warning.Text(note, pool.Directory), blame);
+                JobserverLog.Warning(log, warning.Code, warning.Text, blame);
             }
             else
             {

@@ -92,13 +92,21 @@ internal sealed class InheritedDescriptors : IDisposable
         }
     }
 
-    /// <summary>The pipes hidden in this process this build (their identities), for finding who else holds them.</summary>
-    public static IReadOnlyList<PipeIdentity> HiddenPipes(IBuildEngine4 engine)
+    /// <summary>
+    /// The pipes hidden in this process this build (their identities), for finding who else holds them; null when none
+    /// was (no make or cargo above this build, the common case, which then needs no collection of structs compiled).
+    /// </summary>
+    public static IReadOnlyList<PipeIdentity>? HiddenPipes(IBuildEngine4 engine)
     {
         lock (Gate)
         {
+            if (Current(engine) is not { } current)
+            {
+                return null;
+            }
+
             var result = new List<PipeIdentity>();
-            foreach (var validation in Current(engine)?._hidden ?? new List<JobserverValidation>())
+            foreach (var validation in current._hidden)
             {
                 if (validation.Identity is { } identity && !result.Contains(identity))
                 {

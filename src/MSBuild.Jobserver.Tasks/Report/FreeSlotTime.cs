@@ -15,26 +15,28 @@ internal static class FreeSlotTime
     private const long Released = 2;
 
     /// <summary>
-    /// The milliseconds of <paramref name="runs"/> (each asked for a token at Requested, got it at Acquired, gave it back
-    /// at Released) during which a slot of the <paramref name="slots"/> was free and a tool waited.
+    /// The milliseconds of <paramref name="runs"/> (each asked for a token at <paramref name="requested"/>, got it at
+    /// <paramref name="acquired"/>, gave it back at <paramref name="released"/>) during which a slot of the
+    /// <paramref name="slots"/> was free and a tool waited.
     /// </summary>
-    public static long Milliseconds(IEnumerable<(long Requested, long Acquired, long Released)> runs, int slots)
+    public static long Milliseconds<T>(IReadOnlyList<T> runs, Func<T, long> requested, Func<T, long> acquired, Func<T, long> released, int slots)
+        where T : class
     {
         // Only time between edges counts, so a hand-over at one instant (a release and the next acquisition) adds nothing,
         // and the order of edges at one instant does not matter. An edge is one long, its instant times four plus its
-        // kind: a sort of longs, not LINQ over tuples, whose JIT cost more than the sum in every build's summary.
-        var edges = new List<long>();
-        foreach (var (requested, acquired, released) in runs)
+        // kind: an array of longs, not tuples, whose generic code is JIT-compiled in every build's summary.
+        var edges = new long[runs.Count * 3];
+        for (var i = 0; i < runs.Count; i++)
         {
-            edges.Add(requested * 4 + Requested);
-            edges.Add(acquired * 4 + Acquired);
-            edges.Add(released * 4 + Released);
+            edges[3 * i] = requested(runs[i]) * 4 + Requested;
+            edges[3 * i + 1] = acquired(runs[i]) * 4 + Acquired;
+            edges[3 * i + 2] = released(runs[i]) * 4 + Released;
         }
 
-        edges.Sort();
+        HoldOverlap.SortEdges(edges);
         long total = 0;
         int held = 0, waiting = 0;
-        for (var i = 0; i < edges.Count; i++)
+        for (var i = 0; i < edges.Length; i++)
         {
             switch (edges[i] & 3)
             {
@@ -50,7 +52,7 @@ internal static class FreeSlotTime
                     break;
             }
 
-            if (i + 1 < edges.Count)
+            if (i + 1 < edges.Length)
             {
                 total += ((edges[i + 1] >> 2) - (edges[i] >> 2)) * Math.Min(Math.Max(0, slots - held), Math.Max(0, waiting));
             }

@@ -63,20 +63,20 @@ internal static class HoldOverlap
         return steps;
     }
 
-    /// <summary>The most <paramref name="intervals"/> open at any instant.</summary>
-    public static int Peak(IEnumerable<(long From, long To)> intervals)
+    /// <summary>The most <paramref name="items"/> open at any instant, each open from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static int Peak<T>(IReadOnlyList<T> items, Func<T, long> from, Func<T, long> to)
+        where T : class
     {
         // An edge is one long, its instant times two plus 1 for a start, so ends sort before starts at the same instant
-        // (a hand-over is not an overlap). A sort of longs, not LINQ over tuples: every build's summary runs this, and
-        // JIT-compiling LINQ's generic code for tuples cost more than the count (docs/performance.md).
-        var edges = new List<long>();
-        foreach (var (from, to) in intervals)
+        // (a hand-over is not an overlap).
+        var edges = new long[items.Count * 2];
+        for (var i = 0; i < items.Count; i++)
         {
-            edges.Add(from * 2 + 1);
-            edges.Add(to * 2);
+            edges[2 * i] = from(items[i]) * 2 + 1;
+            edges[2 * i + 1] = to(items[i]) * 2;
         }
 
-        edges.Sort();
+        SortEdges(edges);
         int current = 0, peak = 0;
         foreach (var edge in edges)
         {
@@ -85,6 +85,45 @@ internal static class HoldOverlap
         }
 
         return peak;
+    }
+
+    /// <summary>
+    /// Sorts <paramref name="edges"/> in place (heapsort). Every build's summary sorts its edges, and CoreLib ships no
+    /// precompiled sort of longs: JIT-compiling List&lt;long&gt;.Sort cost more than the count itself (docs/performance.md).
+    /// </summary>
+    internal static void SortEdges(long[] edges)
+    {
+        for (var root = edges.Length / 2 - 1; root >= 0; root--)
+        {
+            SiftDown(edges, root, edges.Length);
+        }
+
+        for (var end = edges.Length - 1; end > 0; end--)
+        {
+            (edges[0], edges[end]) = (edges[end], edges[0]);
+            SiftDown(edges, 0, end);
+        }
+    }
+
+    // Moves edges[root] down the max-heap of the first count edges until both its children are smaller.
+    private static void SiftDown(long[] edges, int root, int count)
+    {
+        while (2 * root + 1 < count)
+        {
+            var child = 2 * root + 1;
+            if (child + 1 < count && edges[child + 1] > edges[child])
+            {
+                child++;
+            }
+
+            if (edges[root] >= edges[child])
+            {
+                return;
+            }
+
+            (edges[root], edges[child]) = (edges[child], edges[root]);
+            root = child;
+        }
     }
 
     private sealed class ReferenceComparer<T> : IEqualityComparer<T>

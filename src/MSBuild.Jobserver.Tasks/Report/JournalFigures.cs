@@ -38,17 +38,8 @@ internal static class JournalFigures
 
     /// <summary>Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited (see FreeSlotTime).</summary>
     public static double FreeSlotWaitSeconds(this LedgerJournal journal, int slots) =>
-        FreeSlotTime.Milliseconds(journal.Holds.Select(h => (h.RequestedMs, h.AcquiredMs, h.ReleasedMs)), slots) / 1000.0;
+        FreeSlotTime.Milliseconds(journal.Holds, h => h.RequestedMs, h => h.AcquiredMs, h => h.ReleasedMs, slots) / 1000.0;
 
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
-    public static int PeakOf(IEnumerable<TokenHold> holds)
-    {
-        var intervals = new List<(long From, long To)>();
-        foreach (var hold in holds)
-        {
-            intervals.Add((hold.AcquiredMs, hold.ReleasedMs));
-        }
-
-        return HoldOverlap.Peak(intervals);
-    }
+    public static int PeakOf(IReadOnlyList<TokenHold> holds) => HoldOverlap.Peak(holds, h => h.AcquiredMs, h => h.ReleasedMs);
 }

@@ -113,7 +113,8 @@ public sealed class JobserverSummary : Task
                 $"{missing} jobserver token(s) did not come back to the pool by the end of the build: a tool was killed while holding them, or a tool still runs in the background. Later jobs of this build had fewer slots."));
         }
 
-        foreach (var holder in PoolPlatform.LingeringPipeHolders(InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine)))
+        var hidden = InheritedDescriptors.HiddenPipes((IBuildEngine4)BuildEngine);
+        foreach (var holder in hidden is null ? Array.Empty<PipeHolder>() : PoolPlatform.LingeringPipeHolders(hidden))
         {
             lines.Add(SummaryLine.Warning(DiagnosticCode.InheritedPipeHeldByServer, string.Format(CultureInfo.InvariantCulture,
                 "Process {0}, {1}, holds the jobserver pipe this build inherited from make or cargo: it started before the package could make the pipe non-inheritable, and ran none of the package's tasks since. "

@@ -6,8 +6,11 @@ using MSBuild.Jobserver.Tokens;
 
 namespace MSBuild.Jobserver.Host;
 
-/// <summary>The machine's CPU use (every process's) over one sampling interval ending at <see cref="AtMs"/> (Unix ms).</summary>
-public readonly record struct CpuSample(long AtMs, double BusyCores);
+/// <summary>
+/// The machine's CPU use (every process's) over one sampling interval ending at <see cref="AtMs"/> (Unix ms). A class:
+/// a list of a struct of ours is JIT-compiled in every build, a list of a class shares CoreLib's precompiled code.
+/// </summary>
+public sealed record CpuSample(long AtMs, double BusyCores);
 
 /// <summary>
 /// Samples the whole machine's CPU use every quarter second while the build's pool owner lives, so the report can draw

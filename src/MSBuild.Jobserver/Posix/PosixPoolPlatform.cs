@@ -22,13 +22,30 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     private const uint Sticky = 0x200; // 01000
 
     // Read on first use: choosing this platform must not need the helper library (see EnsureAvailable).
-    private readonly Lazy<uint> _uid = new(PosixCalls.GetUid);
+    // The user id, read when first needed (-1 before; Mono.Unix may not load here, see EnsureAvailable). Not a
+    // Lazy<uint>: that instantiation is JIT-compiled on every build's critical path (docs/performance.md).
+    private long _uid = -1;
 
     public void EnsureAvailable() => PosixCalls.EnsureAvailable();
 
     public bool CanReopenDescriptorsByPath => HasProcDescriptorPaths;
 
-    public string UserDirectoryName => "msbuild-jobserver-" + _uid.Value.ToString(CultureInfo.InvariantCulture);
+    private uint Uid
+    {
+        get
+        {
+            var uid = Volatile.Read(ref _uid);
+            if (uid < 0)
+            {
+                uid = PosixCalls.GetUid();
+                Volatile.Write(ref _uid, uid);
+            }
+
+            return (uint)uid;
+        }
+    }
+
+    public string UserDirectoryName => "msbuild-jobserver-" + Uid.ToString(CultureInfo.InvariantCulture);
 
     public IReadOnlyList<string> CandidateParents(string? requested)
     {
@@ -52,7 +69,16 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     {
         // MAKEFLAGS is split at whitespace by every client, and quotes or backslashes are read differently by make,
         // the shells and the Rust crate; non-ASCII bytes depend on the locale. A FIFO path must avoid them all.
-        var bad = path.FirstOrDefault(c => c <= ' ' || c >= 0x7F || c is '"' or '\'' or '\\' or '`' or '$');
+        var bad = default(char);
+        foreach (var c in path)
+        {
+            if (c <= ' ' || c >= 0x7F || c is '"' or '\'' or '\\' or '`' or '$')
+            {
+                bad = c;
+                break;
+            }
+        }
+
         return bad == default(char) ? null
             : "its path '" + path + "' holds " + (char.IsWhiteSpace(bad) ? "whitespace" : "'" + bad + "'") + ", which a --jobserver-auth=fifo:PATH word cannot carry";
     }
@@ -70,7 +96,7 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
             return null;
         }
 
-        return status.Uid != _uid.Value && status.Uid != 0
+        return status.Uid != Uid && status.Uid != 0
             ? (PoolLocationProblem.ParentNotTrusted, "belongs to user id " + status.Uid + ", who could replace the jobserver's directory in it")
             : (status.Permissions & GroupOrOtherWrite) != 0 && (status.Permissions & Sticky) == 0
             ? (PoolLocationProblem.ParentNotTrusted, "has mode " + System.Convert.ToString(status.Permissions, 8) + ": other users can write in it and, without the sticky bit, rename or remove the jobserver's directory")
@@ -107,13 +133,13 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
         }
 
         return status.Type != PosixCalls.TypeDirectory ? "is not a directory (a symbolic link or a file)"
-            : status.Uid != _uid.Value ? "belongs to user id " + status.Uid + ", not to this user (" + _uid.Value + ")"
+            : status.Uid != Uid ? "belongs to user id " + status.Uid + ", not to this user (" + Uid + ")"
             : (status.Permissions & GroupOrOtherAccess) != 0 ? "has mode " + System.Convert.ToString(status.Permissions, 8) + ", not 700"
             : null;
     }
 
     public bool IsOwnDirectory(string path) =>
-        PosixCalls.TryLstat(path, out var status, out _) && status.Type == PosixCalls.TypeDirectory && status.Uid == _uid.Value;
+        PosixCalls.TryLstat(path, out var status, out _) && status.Type == PosixCalls.TypeDirectory && status.Uid == Uid;
 
     public bool TryRename(string from, string to) => PosixCalls.TryRename(from, to, out _);
 

@@ -129,22 +129,24 @@ public sealed class TokenLedger
         using (ledgerLock)
         {
             var idle = !File.Exists(_directory.NoRefillPath) && !AnyLease(_directory);
-            var drained = new List<JobToken>();
+            // The bytes, not JobTokens: CoreLib's List<byte> is precompiled, a list of our struct is JIT-compiled at every
+            // build's end (docs/performance.md).
+            var drained = new List<byte>();
             while (drained.Count < MaxDrain && pool.TryAcquire(out var token))
             {
-                drained.Add(token);
+                drained.Add(token.Value);
             }
 
             if (!idle)
             {
-                drained.ForEach(pool.Release);
+                drained.ForEach(value => pool.Release(new JobToken(value)));
                 return new PoolCount(drained.Count, false, default);
             }
 
             var keep = Math.Min(drained.Count, size);
             for (var i = 0; i < keep; i++)
             {
-                pool.Release(drained[i]);
+                pool.Release(new JobToken(drained[i]));
             }
 
             var minted = mintMissing ? size - keep : 0;
