@@ -14,6 +14,25 @@ public sealed class HoldOverlapTests
     private const int Slots = 6;
 
     /// <summary>
+    /// The summary's own sort of edges (a heapsort, so no sort of longs is JIT-compiled in every build) orders like
+    /// Array.Sort: empty, one, duplicates, sorted, reversed and random arrays, negative values included.
+    /// </summary>
+    [TestMethod]
+    public void TheEdgeSortOrdersLikeArraySort()
+    {
+        var random = new Random(22);
+        var cases = new List<long[]> { Array.Empty<long>(), new long[] { 7 }, new long[] { 3, 3, 3 }, Enumerable.Range(0, 50).Select(i => (long)i).ToArray(), Enumerable.Range(0, 50).Select(i => (long)-i).ToArray() };
+        cases.AddRange(Enumerable.Range(0, 200).Select(n => Enumerable.Range(0, n).Select(_ => random.NextInt64(-1000, 1000) * (random.Next(2) == 0 ? 1 : 1L << 40)).ToArray()));
+        foreach (var edges in cases)
+        {
+            var expected = edges.ToArray();
+            Array.Sort(expected);
+            HoldOverlap.SortEdges(edges);
+            CollectionAssert.AreEqual(expected, edges, "length " + edges.Length);
+        }
+    }
+
+    /// <summary>
     /// 400 holds on a 10 ms grid, so hand-overs (a release and an acquisition at one instant) are common: the trace and
     /// the report put every hold and every wait on the same row, the summary's peak is the brute-force count of holds
     /// open at once, and both drawings use exactly that many slot rows.
