@@ -30,12 +30,13 @@ public sealed class MachineCpuSampler : IDisposable
     private readonly List<CpuSample> _samples = new();
     private readonly Func<(ulong Busy, ulong Total)?> _read;
     private readonly Lazy<int> _cores;
-    private readonly Timer? _timer;
+    private Timer? _timer;
     private (ulong Busy, ulong Total)? _previous;
     private int _ticking;
     private bool _stopped;
 
-    // Everything but the timer is left to the first tick: the pool's owner is made on a build's critical path.
+    // Everything is left to a pool thread and the first tick: the pool's owner is made on a build's critical path, and
+    // the process's first Timer costs milliseconds there (its queue and native timer are set up on first use).
     private MachineCpuSampler(Func<int> cores, Func<(ulong Busy, ulong Total)?> read, string? unavailable)
     {
         _cores = new Lazy<int>(cores);
@@ -43,7 +44,7 @@ public sealed class MachineCpuSampler : IDisposable
         Unavailable = unavailable;
         if (unavailable is null)
         {
-            _timer = new Timer(_ => Tick(), null, 0, IntervalMs);
+            ThreadPool.UnsafeQueueUserWorkItem(_ => StartTimer(), null);
         }
     }
 
@@ -73,6 +74,18 @@ public sealed class MachineCpuSampler : IDisposable
 
     /// <summary>A sampler that takes no samples, for <paramref name="reason"/>.</summary>
     public static MachineCpuSampler NotSampled(string reason) => new(() => Environment.ProcessorCount, () => null, reason);
+
+    // A sampler disposed before this ran never starts.
+    private void StartTimer()
+    {
+        lock (_gate)
+        {
+            if (!_stopped)
+            {
+                _timer = new Timer(_ => Tick(), null, 0, IntervalMs);
+            }
+        }
+    }
 
     // One sample, every IntervalMs from the timer.
     private void Tick()
@@ -106,11 +119,13 @@ public sealed class MachineCpuSampler : IDisposable
     /// <summary>Stops sampling (a tick under way adds nothing); the samples stay readable.</summary>
     public void Dispose()
     {
+        Timer? timer;
         lock (_gate)
         {
             _stopped = true;
+            timer = _timer;
         }
 
-        _timer?.Dispose();
+        timer?.Dispose();
     }
 }
