@@ -21,9 +21,8 @@ internal sealed class PosixPoolPlatform : IPoolPlatform
     private const uint GroupOrOtherWrite = 0x12; // 0022
     private const uint Sticky = 0x200; // 01000
 
-    // Read on first use: choosing this platform must not need the helper library (see EnsureAvailable).
-    // The user id, read when first needed (-1 before; Mono.Unix may not load here, see EnsureAvailable). Not a
-    // Lazy<uint>: that instantiation is JIT-compiled on every build's critical path (docs/performance.md).
+    // The user id, -1 until first read: choosing this platform must not need the helper library (see EnsureAvailable).
+    // Not a Lazy<uint>: that instantiation is JIT-compiled on every build's critical path (docs/performance.md).
     private long _uid = -1;
 
     public void EnsureAvailable() => PosixCalls.EnsureAvailable();
