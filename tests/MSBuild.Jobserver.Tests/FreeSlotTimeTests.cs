@@ -1,3 +1,4 @@
+using System.Globalization;
 using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
@@ -44,8 +45,35 @@ public sealed class FreeSlotTimeTests
         var journal = LedgerJournal.Read(directory);
 
         Assert.HasCount(runs.Count, journal.Holds, name);
-        Assert.AreEqual(expected, journal.FreeSlotWaitSeconds(slots), 1e-9, name);
-        Assert.IsLessThanOrEqualTo(journal.WaitSeconds(), journal.FreeSlotWaitSeconds(slots), "a slot can stand free with a waiter only while someone waits");
+        Assert.AreEqual(expected, journal.FreeSlotWaitSeconds(slots, Array.Empty<long>()), 1e-9, name);
+        Assert.IsLessThanOrEqualTo(journal.WaitSeconds(), journal.FreeSlotWaitSeconds(slots, Array.Empty<long>()), "a slot can stand free with a waiter only while someone waits");
+    }
+
+    /// <summary>
+    /// The journal says a slot stood free from 4 s to 6 s while a tool waited (2 slots: one holder to 10 s, one to 4 s,
+    /// a waiter from 1 s to 6 s). Where the owner's quarter-second looks found the pool empty (a running tool's own client,
+    /// such as a rustc's codegen thread, held the token), that time is not free: each look stands for the 250 ms before it.
+    /// </summary>
+    [TestMethod]
+    [DataRow("not looked at", "", 2.0)]
+    [DataRow("empty for the whole gap", "4250,4500,4750,5000,5250,5500,5750,6000", 0.0)]
+    [DataRow("empty for its first second", "4250,4500,4750,5000", 1.0)]
+    [DataRow("looks outside the gap", "1000,3000,3750,6500,9000", 2.0)]
+    [DataRow("a look straddling its start", "4100", 1.9)]
+    [DataRow("two looks 50 ms apart (a late tick): their overlap counts once", "4250,4300", 1.7)]
+    public void TimeThePoolWasSeenEmptyIsNotFree(string name, string emptyAtSeconds, double expected)
+    {
+        var directory = TestSupport.NewTempDirectory("free-slot-looks");
+        var view = PoolPlatform.OpenDirectory(directory);
+        const long Start = 1_000_000;
+        foreach (var (requested, acquired, released) in new[] { (0L, 0L, 10_000L), (0L, 0L, 4_000L), (1_000L, 6_000L, 9_000L) })
+        {
+            LedgerJournal.Append(view, "", new TokenHold(Start + requested, Start + acquired, Start + released, 100, "pool", "P", "cargo"));
+        }
+
+        var looks = emptyAtSeconds.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => Start + long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+
+        Assert.AreEqual(expected, LedgerJournal.Read(directory).FreeSlotWaitSeconds(2, looks), 1e-9, name);
     }
 
     /// <summary>

@@ -48,6 +48,29 @@ public sealed class PoolTests
         Assert.AreEqual(5, pool.CountAvailable());
     }
 
+    /// <summary>
+    /// The owner's look at its pool (for the time a slot stood free while a tool waited) sees a token exactly while one
+    /// is in the FIFO, takes none, and says nothing once the pool is closed.
+    /// </summary>
+    [TestMethod]
+    public void LooksForAFreeTokenWithoutTakingOne()
+    {
+        var pool = PoolPlatform.CreatePool(2, _parent);
+        using var client = PoolPlatform.Connect(pool.Auth);
+        Assert.IsTrue(pool.HasFreeToken());
+        Assert.IsTrue(client.TryAcquire(out var first));
+        Assert.IsTrue(pool.HasFreeToken(), "one of two is still in the pool");
+        Assert.IsTrue(client.TryAcquire(out var second));
+        Assert.IsFalse(pool.HasFreeToken(), "both are held by a client the build's journal does not know");
+        Assert.AreEqual(0, pool.CountAvailable(), "looking took nothing");
+        client.Release(first);
+        client.Release(second);
+        Assert.IsTrue(pool.HasFreeToken());
+        Assert.AreEqual(2, pool.CountAvailable(), "looking took nothing");
+        pool.Close();
+        Assert.IsNull(pool.HasFreeToken(), "a closed pool is not looked at");
+    }
+
     [TestMethod]
     public void CloseCountsRemovesFilesAndIsIdempotent()
     {

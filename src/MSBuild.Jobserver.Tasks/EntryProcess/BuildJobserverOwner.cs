@@ -35,7 +35,9 @@ internal sealed class BuildJobserverOwner : IDisposable
     {
         Handle = handle;
         _pool = pool;
-        Cpu = handle.Mode == BuildJobserverMode.None ? MachineCpuSampler.NotSampled("the build has no jobserver") : MachineCpuSampler.Start();
+        // The pool is looked at only where it is the build's own: an inherited one's local pool is not where tools wait.
+        Cpu = handle.Mode == BuildJobserverMode.None ? MachineCpuSampler.NotSampled("the build has no jobserver")
+            : MachineCpuSampler.Start(handle.Mode == BuildJobserverMode.Owned && pool is not null ? pool.HasFreeToken : null);
     }
 
     /// <summary>The free-memory limit's gate (JobserverMinFreeMemory), null when there is none.</summary>

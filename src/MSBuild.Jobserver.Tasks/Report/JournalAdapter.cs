@@ -25,7 +25,7 @@ internal static class JournalAdapter
             handle.Shared ? new OtherBuildsUse(others.TokenSeconds, others.Peak) : null);
         var machine = cpu.Unavailable is { } why
             ? MachineCpu.None(why)
-            : new MachineCpu(cpu.Cores, cpu.Samples.Select(s => (s.AtMs, s.BusyCores)).ToList(), null);
+            : new MachineCpu(cpu.Cores, cpu.Samples.Select(s => (s.AtMs, s.BusyCores)).ToList(), null) { EmptyPoolAtMs = cpu.EmptyPoolAtMs() };
         var reportHolds = journal.Holds.Select(h => new ReportHold(h.Project, h.Tool, h.RequestedMs, h.AcquiredMs, h.ReleasedMs)).ToList();
         return new TimingInput(title, summaryText, facts, reportHolds, machine)
         {

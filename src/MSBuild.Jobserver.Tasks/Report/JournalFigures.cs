@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using MSBuild.Jobserver.Host;
 using MSBuild.Jobserver.Tokens;
 
 namespace MSBuild.Jobserver.Tasks.Report;
@@ -36,9 +37,12 @@ internal static class JournalFigures
         return (clipped.Sum(h => h.ReleasedMs - h.AcquiredMs) / 1000.0, PeakOf(clipped));
     }
 
-    /// <summary>Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited (see FreeSlotTime).</summary>
-    public static double FreeSlotWaitSeconds(this LedgerJournal journal, int slots) =>
-        FreeSlotTime.Milliseconds(journal.Holds, h => h.RequestedMs, h => h.AcquiredMs, h => h.ReleasedMs, slots) / 1000.0;
+    /// <summary>
+    /// Seconds during which one of <paramref name="slots"/> slots stood free while a tool waited, but for the quarter
+    /// seconds ending at <paramref name="emptyPoolAtMs"/>, when the pool was seen empty (see FreeSlotTime).
+    /// </summary>
+    public static double FreeSlotWaitSeconds(this LedgerJournal journal, int slots, long[] emptyPoolAtMs) =>
+        FreeSlotTime.Milliseconds(journal.Holds, h => h.RequestedMs, h => h.AcquiredMs, h => h.ReleasedMs, slots, emptyPoolAtMs, MachineCpuSampler.IntervalMs) / 1000.0;
 
     /// <summary>The most holds of <paramref name="holds"/> that overlapped at any instant.</summary>
     public static int PeakOf(IReadOnlyList<TokenHold> holds) => HoldOverlap.Peak(holds, h => h.AcquiredMs, h => h.ReleasedMs);

@@ -37,10 +37,14 @@ internal sealed record PoolFacts(PoolForm Form, int Size, int Peak, int Lost, in
 
 /// <summary>
 /// The machine's CPU use during the build: busy cores (of <paramref name="Cores"/>) per sample, on the holds' clock;
-/// <paramref name="Unavailable"/> says why there are none.
+/// <paramref name="Unavailable"/> says why there are none. <see cref="EmptyPoolAtMs"/>: the samples that found the
+/// pool without a free token (ascending), for the time a slot stood free while a tool waited.
 /// </summary>
 internal sealed record MachineCpu(int Cores, IReadOnlyList<(long AtMs, double BusyCores)> Samples, string? Unavailable)
 {
+    /// <summary>The instants at which the pool was seen without a free token; empty when it was not looked at.</summary>
+    public long[] EmptyPoolAtMs { get; init; } = Array.Empty<long>();
+
     /// <summary>No samples, for <paramref name="reason"/>.</summary>
     public static MachineCpu None(string reason) => new(0, Array.Empty<(long, double)>(), reason);
 }

@@ -41,7 +41,7 @@ internal sealed class TimingLayout
             .OrderByDescending(p => p.HoldMs).ThenBy(p => p.Project, StringComparer.Ordinal)
             .ToList();
         InUse = HoldOverlap.Steps(holds.Select(h => (h.AcquiredMs, h.ReleasedMs)), Origin);
-        FreeSlotWaitMs = FreeSlotTime.Milliseconds(holds, h => h.RequestedMs, h => h.AcquiredMs, h => h.ReleasedMs, input.Pool.Size);
+        FreeSlotWaitMs = FreeSlotTime.Milliseconds(holds, h => h.RequestedMs, h => h.AcquiredMs, h => h.ReleasedMs, input.Pool.Size, input.Cpu.EmptyPoolAtMs, CpuSampleMs);
         Cpu = input.Cpu.Samples
             .Select(c => (From: Math.Max(0, c.AtMs - Origin - CpuSampleMs), To: Math.Min(SpanMs, c.AtMs - Origin), c.BusyCores))
             .Where(c => c.From < c.To)

@@ -139,7 +139,7 @@ public sealed class JobserverSummary : Task
             : "";
         var summary = SummaryLine.Message(DiagnosticCode.Summary, string.Format(CultureInfo.InvariantCulture,
             "Jobserver: {0} slots ({1}); {2} tool run(s) took a slot, at most {3} at once; {4:0.0} s spent waiting for slots, {5:0.0} s of it with a slot free; {6} token(s) lost, {7} recovered, {8} surplus removed{9}.",
-            handle.Slots, kind, holds.Count, journal.PeakConcurrent(), journal.WaitSeconds(), journal.FreeSlotWaitSeconds(handle.Slots), missing, journal.Recovered, journal.Removed + removedNow, memoryText));
+            handle.Slots, kind, holds.Count, journal.PeakConcurrent(), journal.WaitSeconds(), journal.FreeSlotWaitSeconds(handle.Slots, owner.Cpu.EmptyPoolAtMs()), missing, journal.Recovered, journal.Removed + removedNow, memoryText));
         lines.Add(summary);
         if (memoryWaits.Count > 0)
         {

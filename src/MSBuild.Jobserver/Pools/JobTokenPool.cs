@@ -109,8 +109,24 @@ public abstract class JobTokenPool : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// Whether a token sits in the pool right now, looked at without taking it: a token a tool's own client holds (a
+    /// rustc's codegen thread, a cargo's second job) is not free, though no task of the build holds it. Null when the
+    /// pool cannot be looked at without taking (a Windows semaphore) or is closed.
+    /// </summary>
+    public bool? HasFreeToken()
+    {
+        lock (_gate)
+        {
+            return _closed is null ? HasFreeTokenCore() : null;
+        }
+    }
+
     /// <summary>Counts the tokens in the pool and puts them back.</summary>
     private protected abstract int CountAvailableCore();
+
+    /// <summary>See <see cref="HasFreeToken"/>; null where the pool cannot be looked at.</summary>
+    private protected virtual bool? HasFreeTokenCore() => null;
 
     /// <summary>Drains and counts the tokens, then closes the pool (the directory is removed after); called once.</summary>
     private protected abstract int CloseCore();

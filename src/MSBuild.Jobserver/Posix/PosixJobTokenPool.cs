@@ -53,6 +53,8 @@ internal sealed class PosixJobTokenPool : JobTokenPool
 
     private protected override int CountAvailableCore() => Count(_fd);
 
+    private protected override bool? HasFreeTokenCore() => HasToken(_fd);
+
     private protected override int CloseCore()
     {
         var found = _fd.Use(fd => Drain(fd).Count);
@@ -87,6 +89,9 @@ internal sealed class PosixJobTokenPool : JobTokenPool
 
         return tokens.Count;
     });
+
+    /// <summary>Whether the FIFO <paramref name="fifo"/> holds a token now: readable at a poll that does not wait; nothing is read.</summary>
+    internal static bool HasToken(SafeFd fifo) => fifo.Use(fd => PosixCalls.Poll(new[] { fd }, forWrite: false, 0) >= 0);
 
     /// <summary>Takes every byte the FIFO holds now.</summary>
     internal static List<byte> Drain(int fd)

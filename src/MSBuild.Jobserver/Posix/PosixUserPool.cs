@@ -51,6 +51,8 @@ internal sealed class PosixUserPool : UserPool
 
     private protected override int CountAvailableCore() => PosixJobTokenPool.Count(_fd);
 
+    private protected override bool? HasFreeTokenCore() => PosixJobTokenPool.HasToken(_fd);
+
     private protected override int Drain() => _fd.Use(fd => PosixJobTokenPool.Drain(fd).Count);
 
     private protected override void Release() => _fd.Dispose();
