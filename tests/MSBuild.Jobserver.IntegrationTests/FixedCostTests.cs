@@ -37,7 +37,8 @@ public sealed class FixedCostTests : EndToEndTest
 
     /// <summary>
     /// Four cargo projects at -m:2: the projects MSBuild puts on the worker node still reach the one pool through the
-    /// rendezvous project (built at most once per worker node), and the compiles stay within the 2 slots.
+    /// rendezvous project, and the compiles stay within the 2 slots. The worker asks once: its tool runs before its
+    /// summary, and the pool's answer names the entry project too, so the summary does not ask again.
     /// </summary>
     [TestMethod]
     public void WorkerNodesStillUseTheRendezvousAndTheOnePool()
@@ -53,6 +54,73 @@ public sealed class FixedCostTests : EndToEndTest
         Assert.HasCount(1, summaries, "one summary expected:\n" + ProcessRunner.Tail(run.Output));
         Assert.AreEqual(4, summaries[0].ToolRuns);
         Assert.IsLessThanOrEqualTo(1, run.LinesWith("(OpenJobserver target(s))").Count, "the rendezvous is built once, for the worker node, if at all");
+        Assert.IsEmpty(run.LinesWith("(FindEntryProject target(s))"), "the worker asked for the entry project after the pool's answer had named it:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "compiles exceeded the slots:\n" + run.Describe());
+        Fixtures.AssertCompilesUsedTheBuildsPool(run);
+    }
+
+    /// <summary>
+    /// The other order: four cargo projects at -m:2 whose cargo target is declared after the package's targets, so each
+    /// project's summary runs before its cargo, and an entry that runs a cargo of its own before it builds them (the
+    /// pool exists before any worker asks). The worker asks for the entry project once; the pool comes with the
+    /// answer, so it never builds the rendezvous's pool target, and its compiles still use the one pool. (Restored in
+    /// the same command, MSBuild built the entry project itself on the worker here: that worker's first ask was its tool's.)
+    /// </summary>
+    [TestMethod]
+    public void AWorkerThatAsksForTheEntryProjectFirstGetsThePoolWithTheAnswer()
+    {
+        var repo = NewFixture("fixed-cost-ask-first");
+        var reference = $"""<PackageReference Include="{PackageFeed.Id}" Version="{PackageFeed.Version}" PrivateAssets="all" />""";
+        var (sdkName, sdkVersion) = (PackageFeed.NoTargetsSdk.Split('/')[0], PackageFeed.NoTargetsSdk.Split('/')[1]);
+        var projects = new List<string>();
+        foreach (var name in new[] { "own", "p1", "p2", "p3", "p4" })
+        {
+            CrateGenerator.WriteWorkspace(Path.Combine(repo.Root, name, "ws"), name, 1);
+        }
+
+        foreach (var name in new[] { "p1", "p2", "p3", "p4" })
+        {
+            repo.Write($"{name}/{name}.csproj", $"""
+                <Project>
+                  <Import Project="Sdk.props" Sdk="{sdkName}" Version="{sdkVersion}" />
+                  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+                  <ItemGroup>{reference}</ItemGroup>
+                  <Import Project="Sdk.targets" Sdk="{sdkName}" Version="{sdkVersion}" />
+                  <Target Name="CargoBuild" AfterTargets="Build">
+                    <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
+                  </Target>
+                </Project>
+                """);
+            projects.Add($"{name}/{name}.csproj");
+        }
+
+        var references = string.Concat(projects.Select(p => $"""<ProjectReference Include="{p}" ReferenceOutputAssembly="false" />"""));
+        repo.Write("all.proj", $"""
+            <Project Sdk="{PackageFeed.NoTargetsSdk}">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+              <ItemGroup>{reference}{references}</ItemGroup>
+              <Target Name="OwnCargo" BeforeTargets="BeforeBuild">
+                <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)own/ws" />
+              </Target>
+            </Project>
+            """);
+
+        // Restored first, as a separate build: the build is then MSBuild's first request, which only the entry process can take.
+        var options = new BuildOptions { Nodes = 2 };
+        repo.Run("dotnet", new[] { "restore", "all.proj", "-nologo" }, options);
+        var arguments = FixtureRepo.BuildArguments("all.proj", options);
+        arguments.Add("--no-restore");
+        var run = repo.Run("dotnet", arguments, options);
+        Report("4 projects, summary before cargo, -m:2", run);
+
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "one summary expected:\n" + ProcessRunner.Tail(run.Output));
+        Assert.AreEqual(5, summaries[0].ToolRuns);
+        Assert.IsNotEmpty(run.LinesWith("all.proj\" on node 1 (default targets)"), "the entry project was not built in the entry process:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsNotEmpty(run.LinesWith(" on node 2 (default targets)"),
+            "MSBuild built no project on the worker node, so nothing here asked the rendezvous:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsLessThanOrEqualTo(1, run.LinesWith("(FindEntryProject target(s))").Count, "the entry project is asked once per build");
+        Assert.IsEmpty(run.LinesWith("(OpenJobserver target(s))"), "the worker built the pool's target though the pool had come with the entry project:\n" + ProcessRunner.Tail(run.Output));
         Assert.IsLessThanOrEqualTo(2, run.MaxConcurrentCompiles, "compiles exceeded the slots:\n" + run.Describe());
         Fixtures.AssertCompilesUsedTheBuildsPool(run);
     }

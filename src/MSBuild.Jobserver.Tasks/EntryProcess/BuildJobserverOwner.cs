@@ -70,15 +70,9 @@ internal sealed class BuildJobserverOwner : IDisposable
         {
             if (Current(engine) is { } existing)
             {
-                if (existing.Handle.Mode == BuildJobserverMode.Owned && existing.Handle.Shared != request.UserScope)
+                if (Mismatch(existing.Handle, request) is { } why)
                 {
-                    JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
-                        $"Projects of this build ask for different jobserver scopes (JobserverScope); the build keeps the first, {(existing.Handle.Shared ? "User" : "Build")}. Set JobserverScope once for the whole build (Directory.Build.props or -p:JobserverScope=User).", blame);
-                }
-                else if (existing.Handle.Mode == BuildJobserverMode.Owned && !existing.Handle.Shared && existing.Handle.Slots != request.Slots)
-                {
-                    JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer,
-                        $"Projects of this build ask for different jobserver sizes ({existing.Handle.Slots} and {request.Slots}); the build keeps the first, {existing.Handle.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N).", blame);
+                    JobserverLog.Warning(log, DiagnosticCode.SlotsDiffer, why, blame);
                 }
 
                 return existing;
@@ -93,6 +87,18 @@ internal sealed class BuildJobserverOwner : IDisposable
             return owner;
         }
     }
+
+    /// <summary>
+    /// Why <paramref name="request"/> does not get the pool it asks for from the build's existing one (the warning
+    /// <see cref="GetOrCreate"/> logs then); null when it gets exactly that pool.
+    /// </summary>
+    public static string? Mismatch(BuildJobserverHandle existing, OwnerRequest request) =>
+        existing.Mode != BuildJobserverMode.Owned ? null
+        : existing.Shared != request.UserScope
+            ? $"Projects of this build ask for different jobserver scopes (JobserverScope); the build keeps the first, {(existing.Shared ? "User" : "Build")}. Set JobserverScope once for the whole build (Directory.Build.props or -p:JobserverScope=User)."
+        : !existing.Shared && existing.Slots != request.Slots
+            ? $"Projects of this build ask for different jobserver sizes ({existing.Slots} and {request.Slots}); the build keeps the first, {existing.Slots}. Set JobserverSlots once for the whole build (Directory.Build.props or -p:JobserverSlots=N)."
+        : null;
 
     // createPool makes the build's own pool (or takes the one EarlyPool made); its failures are reported here.
     private static BuildJobserverOwner Create(TaskLoggingHelper log, OwnerRequest request, Func<string, string?> environment, string? blame,

@@ -33,6 +33,12 @@ internal static class Rendezvous
 
     private const string EntryProjectKey = "MSBuild.Jobserver.EntryProject";
 
+    // The handle that came with the entry project's answer, for the first tool of a worker that asked that first.
+    private const string KnownHandleKey = "MSBuild.Jobserver.KnownHandle";
+
+    /// <summary>The handle item's metadata naming the entry project, so a worker that asked for the pool need not ask again.</summary>
+    public const string EntryProjectMetadata = "EntryProject";
+
     /// <summary>The rendezvous project shipped beside the task assembly (tasks/rendezvous/dirs.proj).</summary>
     public static string ProjectPath { get; } = Path.GetFullPath(Path.Combine(
         Path.GetDirectoryName(typeof(Rendezvous).Assembly.Location) ?? ".", "..", "rendezvous", "dirs.proj"));
@@ -46,10 +52,17 @@ internal static class Rendezvous
         // The entry process owns the pool: building the rendezvous project there would cost an evaluation and two trips
         // through the scheduler (about a third of the package's cost in a no-op build). Worker nodes, and -mt's
         // TaskHosts (which look like them), must ask MSBuild; the target then returns this same owner's handle.
+        var request = new OwnerRequest(settings.Slots, settings.UserScope, settings.MinFreeMemoryMiB);
         if (!ProcessInfo.IsWorkerNode && engine is IBuildEngine4 engine4)
         {
-            var request = new OwnerRequest(settings.Slots, settings.UserScope, settings.MinFreeMemoryMiB);
             return BuildJobserverOwner.GetOrCreate(engine4, log, request, Environment.GetEnvironmentVariable, blame: null).Handle;
+        }
+
+        // The pool the entry process would hand this request anyway, with nothing to warn about: no second trip.
+        if (engine is IBuildEngine4 asked && asked.GetRegisteredTaskObject(KnownHandleKey, RegisteredTaskObjectLifetime.Build) is ITaskItem known
+            && known.ToHandle() is var knownHandle && BuildJobserverOwner.Mismatch(knownHandle, request) is null)
+        {
+            return knownHandle;
         }
 
         var properties = new Hashtable
@@ -62,6 +75,12 @@ internal static class Rendezvous
         if (items.Length != 1)
         {
             throw new InvalidOperationException("The jobserver rendezvous target failed; see the errors above.");
+        }
+
+        // One trip through the scheduler per worker node: the summary's question rides on the pool's answer.
+        if (engine is IBuildEngine4 worker)
+        {
+            RememberEntryProject(worker, items[0].GetMetadata(EntryProjectMetadata));
         }
 
         return items[0].ToHandle();
@@ -80,10 +99,27 @@ internal static class Rendezvous
         }
 
         var items = Build(engine, EntryProjectTargetName, new Hashtable());
-        var entry = items.Length == 1 ? items[0].ItemSpec : "";
-        engine4.RegisterTaskObject(EntryProjectKey, entry, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        var entry = "";
+        foreach (var item in items)
+        {
+            // The handle is the item with a Mode; the other, if any, names the entry project.
+            if (item.GetMetadata(nameof(BuildJobserverHandle.Mode)).Length > 0)
+            {
+                engine4.RegisterTaskObject(KnownHandleKey, item, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            }
+            else
+            {
+                entry = item.ItemSpec;
+            }
+        }
+
+        RememberEntryProject(engine4, entry);
         return entry.Length == 0 ? null : entry;
     }
+
+    // Empty means the entry process could not tell; that answer is kept too, so it is asked once.
+    private static void RememberEntryProject(IBuildEngine4 engine, string entry) =>
+        engine.RegisterTaskObject(EntryProjectKey, entry, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
 
     /// <summary>
     /// Has the entry process, which owns the pool, compute the end-of-build summary for

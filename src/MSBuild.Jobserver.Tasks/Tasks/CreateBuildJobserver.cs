@@ -22,10 +22,10 @@ public sealed class CreateBuildJobserver : Task
     /// <summary>No new token while less memory than this (MiB) is available and a job runs; 0 is off.</summary>
     public long MinFreeMemoryMiB { get; set; }
 
-    /// <summary>$(MSBuildStartupDirectory): to find the entry project, which the warnings name.</summary>
+    /// <summary>$(MSBuildStartupDirectory): to find the entry project, which the warnings name and the handle carries.</summary>
     public string StartupDirectory { get; set; } = "";
 
-    /// <summary>The handle: item spec is the build's nonce, metadata describe the pool.</summary>
+    /// <summary>The handle: item spec is the build's nonce, metadata describe the pool and name the entry project.</summary>
     [Output]
     public ITaskItem? Handle { get; private set; }
 
@@ -36,6 +36,7 @@ public sealed class CreateBuildJobserver : Task
         var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log,
             new OwnerRequest(Slots, string.Equals(Scope, "User", StringComparison.OrdinalIgnoreCase), MinFreeMemoryMiB), Environment.GetEnvironmentVariable, blame);
         Handle = owner.Handle.ToItem();
+        Handle.SetMetadata(Rendezvous.EntryProjectMetadata, blame ?? "");
         return !Log.HasLoggedErrors;
     }
 }

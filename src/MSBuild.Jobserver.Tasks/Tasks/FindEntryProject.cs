@@ -1,3 +1,5 @@
+using MSBuild.Jobserver.Tasks.EntryProcess;
+using MSBuild.Jobserver.Tasks.EveryNode;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -5,7 +7,9 @@ namespace MSBuild.Jobserver.Tasks;
 
 /// <summary>
 /// The rendezvous project's task that names the project the build was started on, read from the entry process's
-/// command line: worker nodes, whose command line names no project, ask it once per build. Not meant for user projects.
+/// command line: worker nodes, whose command line names no project, ask it once per build. With it goes the build's
+/// handle when the pool already exists, so that a worker which asks this first need not ask for the pool too. Not meant
+/// for user projects.
 /// </summary>
 public sealed class FindEntryProject : Task
 {
@@ -17,10 +21,15 @@ public sealed class FindEntryProject : Task
     [Output]
     public string EntryProject { get; private set; } = "";
 
+    /// <summary>The build's handle (as OpenJobserver returns it) when this process already owns the pool; else none.</summary>
+    [Output]
+    public ITaskItem? Handle { get; private set; }
+
     /// <inheritdoc/>
     public override bool Execute()
     {
         EntryProject = EntryProcess.EntryProject.Find(StartupDirectory) ?? "";
+        Handle = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine)?.Handle.ToItem();
         return true;
     }
 }
