@@ -119,6 +119,38 @@ public sealed partial class DiagnosticsTests : EndToEndTest
     [GeneratedRegex(@"\x1b(?:\[[0-9;?]*[A-Za-z]|\][^\x1b\x07]*(?:\x07|\x1b\\))")]
     private static partial Regex AnsiEscape();
 
+    /// <summary>
+    /// Projects of one build that ask for different pool sizes (1 and 3, at -m:2: two of them end up on the worker node,
+    /// which asks through the rendezvous): the build keeps the first size asked for, every compile stays within it,
+    /// and the others get JOBS0026 naming both sizes.
+    /// </summary>
+    [TestMethod]
+    public void ProjectsAskingDifferentSizesShareTheFirstPoolAndGetJobs0026()
+    {
+        var repo = NewFixture("jobs0026-sizes");
+        var projects = new[]
+        {
+            repo.AddCargoProject("s1", crates: 1, extraProperties: "<JobserverSlots>1</JobserverSlots>"),
+            repo.AddCargoProject("s3", crates: 1, extraProperties: "<JobserverSlots>3</JobserverSlots>"),
+            repo.AddCargoProject("t1", crates: 1, extraProperties: "<JobserverSlots>1</JobserverSlots>"),
+            repo.AddCargoProject("t3", crates: 1, extraProperties: "<JobserverSlots>3</JobserverSlots>"),
+        };
+        var entry = repo.AddTraversal("all.proj", projects);
+
+        var run = repo.Build(entry, new BuildOptions { Nodes = 2 });
+        Report("sizes 1 and 3 in one build", run);
+
+        var summaries = Fixtures.Summaries(run);
+        Assert.HasCount(1, summaries, "one summary expected:\n" + ProcessRunner.Tail(run.Output));
+        var slots = summaries[0].Slots;
+        Assert.Contains(slots, new[] { 1, 3 }, "the build's pool has neither size a project asked for");
+        Assert.AreEqual(4, summaries[0].ToolRuns);
+        Assert.IsLessThanOrEqualTo(slots, run.MaxConcurrentCompiles, $"compiles exceeded the build's {slots} slots:\n" + run.Describe());
+        var warnings = run.LinesWith("JOBS0026");
+        Assert.IsNotEmpty(warnings, "no JOBS0026 for projects that asked for another size:\n" + ProcessRunner.Tail(run.Output));
+        Assert.IsTrue(warnings.All(w => w.Contains(slots == 1 ? "(1 and 3)" : "(3 and 1)", StringComparison.Ordinal)), "JOBS0026 should name the kept size first:\n" + string.Join("\n", warnings));
+    }
+
     /// <summary>A build whose entry project does not reference the package logs no summary (only the entry project does).</summary>
     [TestMethod]
     public void EntryProjectWithoutThePackageLogsNoSummary()
