@@ -151,6 +151,38 @@ public sealed partial class DiagnosticsTests : EndToEndTest
         Assert.IsTrue(warnings.All(w => w.Contains(slots == 1 ? "(1 and 3)" : "(3 and 1)", StringComparison.Ordinal)), "JOBS0026 should name the kept size first:\n" + string.Join("\n", warnings));
     }
 
+    /// <summary>
+    /// A one-project build whose cargo target (AfterTargets="Build") is declared after an explicit Sdk.targets import:
+    /// the cargo runs after the package's summary, which then has no tool run to report, and the run says so
+    /// (JOBS0035). Declared before the import, the same target runs first and the summary counts it, with no JOBS0035.
+    /// </summary>
+    [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void AToolOfTheEntryProjectAfterItsSummarySaysSoJobs0035(bool cargoAfterSdkTargets)
+    {
+        var repo = NewFixture("jobs0035-" + (cargoAfterSdkTargets ? "late" : "early"));
+        var project = repo.AddExplicitImportCargoProject("solo", crates: 1, cargoAfterSdkTargets);
+
+        var run = repo.Build(project, new BuildOptions { Nodes = 2 });
+        Report("cargo target declared " + (cargoAfterSdkTargets ? "after" : "before") + " Sdk.targets", run);
+
+        Assert.HasCount(1, run.Compiles, run.Describe());
+        var late = run.LinesWith("JOBS0035");
+        var summaries = Fixtures.Summaries(run);
+        if (cargoAfterSdkTargets)
+        {
+            Assert.IsNotEmpty(late, "the cargo that ran after the summary did not say so:\n" + ProcessRunner.Tail(run.Output));
+            Assert.IsEmpty(summaries, "the summary ran before the project's only tool, so it had nothing to report:\n" + ProcessRunner.Tail(run.Output));
+        }
+        else
+        {
+            Assert.IsEmpty(late, "JOBS0035 for a tool that ran before the summary:\n" + string.Join("\n", late));
+            Assert.HasCount(1, summaries, "one summary expected:\n" + ProcessRunner.Tail(run.Output));
+            Assert.AreEqual(1, summaries[0].ToolRuns);
+        }
+    }
+
     /// <summary>A build whose entry project does not reference the package logs no summary (only the entry project does).</summary>
     [TestMethod]
     public void EntryProjectWithoutThePackageLogsNoSummary()

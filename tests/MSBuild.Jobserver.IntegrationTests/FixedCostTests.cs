@@ -70,35 +70,13 @@ public sealed class FixedCostTests : EndToEndTest
     public void AWorkerThatAsksForTheEntryProjectFirstGetsThePoolWithTheAnswer()
     {
         var repo = NewFixture("fixed-cost-ask-first");
-        var reference = $"""<PackageReference Include="{PackageFeed.Id}" Version="{PackageFeed.Version}" PrivateAssets="all" />""";
-        var (sdkName, sdkVersion) = (PackageFeed.NoTargetsSdk.Split('/')[0], PackageFeed.NoTargetsSdk.Split('/')[1]);
-        var projects = new List<string>();
-        foreach (var name in new[] { "own", "p1", "p2", "p3", "p4" })
-        {
-            CrateGenerator.WriteWorkspace(Path.Combine(repo.Root, name, "ws"), name, 1);
-        }
-
-        foreach (var name in new[] { "p1", "p2", "p3", "p4" })
-        {
-            repo.Write($"{name}/{name}.csproj", $"""
-                <Project>
-                  <Import Project="Sdk.props" Sdk="{sdkName}" Version="{sdkVersion}" />
-                  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-                  <ItemGroup>{reference}</ItemGroup>
-                  <Import Project="Sdk.targets" Sdk="{sdkName}" Version="{sdkVersion}" />
-                  <Target Name="CargoBuild" AfterTargets="Build">
-                    <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)ws" />
-                  </Target>
-                </Project>
-                """);
-            projects.Add($"{name}/{name}.csproj");
-        }
-
+        var projects = new[] { "p1", "p2", "p3", "p4" }.Select(p => repo.AddExplicitImportCargoProject(p, crates: 1, cargoAfterSdkTargets: true)).ToList();
+        CrateGenerator.WriteWorkspace(Path.Combine(repo.Root, "own", "ws"), "own", 1);
         var references = string.Concat(projects.Select(p => $"""<ProjectReference Include="{p}" ReferenceOutputAssembly="false" />"""));
         repo.Write("all.proj", $"""
             <Project Sdk="{PackageFeed.NoTargetsSdk}">
               <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-              <ItemGroup>{reference}{references}</ItemGroup>
+              <ItemGroup><PackageReference Include="{PackageFeed.Id}" Version="{PackageFeed.Version}" PrivateAssets="all" />{references}</ItemGroup>
               <Target Name="OwnCargo" BeforeTargets="BeforeBuild">
                 <Exec Command="cargo build --offline" WorkingDirectory="$(MSBuildThisFileDirectory)own/ws" />
               </Target>

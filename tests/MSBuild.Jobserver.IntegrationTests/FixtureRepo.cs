@@ -128,6 +128,29 @@ internal sealed class FixtureRepo
         return AddProject(name, use, extraProperties, CargoBuildTarget);
     }
 
+    /// <summary>
+    /// Adds <c>{name}/{name}.csproj</c> that imports the SDK's props and targets explicitly and runs <c>cargo build</c>
+    /// after Build, its target declared after the SDK's targets (so after the package's summary target) or before them;
+    /// returns its relative path.
+    /// </summary>
+    public string AddExplicitImportCargoProject(string name, int crates, bool cargoAfterSdkTargets)
+    {
+        CrateGenerator.WriteWorkspace(Path.Combine(Root, name, "ws"), name, crates);
+        var (sdk, version) = (PackageFeed.NoTargetsSdk.Split('/')[0], PackageFeed.NoTargetsSdk.Split('/')[1]);
+        var cargo = CargoBuildTarget.Trim();
+        var relative = $"{name}/{name}.csproj";
+        Write(relative, $"""
+            <Project>
+              <Import Project="Sdk.props" Sdk="{sdk}" Version="{version}" />
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+              <ItemGroup><PackageReference Include="{PackageFeed.Id}" Version="{PackageFeed.Version}" PrivateAssets="all" /></ItemGroup>
+            {(cargoAfterSdkTargets ? "" : cargo + "\n")}  <Import Project="Sdk.targets" Sdk="{sdk}" Version="{version}" />
+            {(cargoAfterSdkTargets ? cargo + "\n" : "")}</Project>
+
+            """);
+        return relative;
+    }
+
     /// <summary>Adds <c>{name}/{name}.csproj</c> with <paramref name="body"/> (targets, items); returns its relative path.</summary>
     public string AddProject(string name, PackageUse use, string extraProperties, string body)
     {

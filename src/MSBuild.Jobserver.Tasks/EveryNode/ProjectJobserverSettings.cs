@@ -70,12 +70,31 @@ internal sealed class ProjectJobserverSettings
     /// <summary>Seconds of waiting for a token after which a message says so.</summary>
     public double LongWaitSeconds { get; init; } = 10;
 
+    /// <summary>
+    /// The end-of-build summary was logged for this project (it is the entry project): a tool it runs from now on is
+    /// not in the summary.
+    /// </summary>
+    public bool SummaryLogged { get; init; }
+
     /// <summary>Looks the tool up; null when the program is not jobserver-aware.</summary>
     public JobserverToolSpec? FindTool(string program) =>
         Tools.FirstOrDefault(t => string.Equals(t.Name, program, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Stores the settings for the rest of the current project's request.</summary>
     public void Register() => Environment.SetEnvironmentVariable(VariableName, Serialize());
+
+    /// <summary>Records, for the rest of the current project's request, that its summary was logged.</summary>
+    public static void MarkSummaryLogged()
+    {
+        if (Current() is { } current)
+        {
+            new ProjectJobserverSettings
+            {
+                Enabled = current.Enabled, Slots = current.Slots, UserScope = current.UserScope, MinFreeMemoryMiB = current.MinFreeMemoryMiB,
+                Tools = current.Tools, ProjectName = current.ProjectName, LongWaitSeconds = current.LongWaitSeconds, SummaryLogged = true,
+            }.Register();
+        }
+    }
 
     /// <summary>The settings of the current project; null when ConfigureJobserver did not run in it.</summary>
     public static ProjectJobserverSettings? Current() =>
@@ -85,7 +104,8 @@ internal sealed class ProjectJobserverSettings
     public static IList<string> GlobalPropertyNames(IBuildEngine engine) =>
         engine is IBuildEngine6 engine6 ? engine6.GetGlobalProperties().Keys.ToList() : new List<string>();
 
-    // One line: enabled|slots|longwait|scope|min free MiB|tool:form,tool:form|project name (last, it may hold anything but a newline).
+    // One line: enabled|slots|longwait|scope|min free MiB|tool:form,tool:form|summary logged|project name (last, it may
+    // hold anything but a newline).
     private string Serialize() => string.Join("|",
         Enabled ? "1" : "0",
         Slots.ToString(CultureInfo.InvariantCulture),
@@ -93,12 +113,13 @@ internal sealed class ProjectJobserverSettings
         UserScope ? "user" : "build",
         MinFreeMemoryMiB.ToString(CultureInfo.InvariantCulture),
         string.Join(",", Tools.Select(t => t.Name.Replace(",", "").Replace("|", "").Replace(":", "") + ":" + (int)t.Form)),
+        SummaryLogged ? "1" : "0",
         ProjectName.Replace('\n', ' '));
 
     private static ProjectJobserverSettings? Parse(string text)
     {
-        var parts = text.Split(new[] { '|' }, 7);
-        if (parts.Length != 7
+        var parts = text.Split(new[] { '|' }, 8);
+        if (parts.Length != 8
             || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var slots)
             || !double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var wait)
             || !long.TryParse(parts[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out var minFree))
@@ -113,7 +134,8 @@ internal sealed class ProjectJobserverSettings
             .ToList();
         return new ProjectJobserverSettings
         {
-            Enabled = parts[0] == "1", Slots = slots, LongWaitSeconds = wait, UserScope = parts[3] == "user", MinFreeMemoryMiB = minFree, Tools = tools, ProjectName = parts[6],
+            Enabled = parts[0] == "1", Slots = slots, LongWaitSeconds = wait, UserScope = parts[3] == "user", MinFreeMemoryMiB = minFree, Tools = tools,
+            SummaryLogged = parts[6] == "1", ProjectName = parts[7],
         };
     }
 }

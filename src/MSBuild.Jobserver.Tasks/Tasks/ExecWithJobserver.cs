@@ -59,6 +59,12 @@ public class ExecWithJobserver : Microsoft.Build.Tasks.Exec
             return base.Execute();
         }
 
+        if (settings.SummaryLogged)
+        {
+            JobserverLog.Message(Log, MessageImportance.High, DiagnosticCode.ToolAfterSummary,
+                $"'{tool.Name}' runs after this project's end-of-build summary (JOBS0030), which does not count it: its target runs after Build, declared after the package's targets (an explicit Sdk.targets import) or in a later step (Publish, Pack). To have it counted, declare that target before the import, or hook it into the build (BeforeTargets=\"Build\").");
+        }
+
         // The run yields around the tool itself (from the wait for its token to the token's return); ToolTask's own
         // yield would nest inside it.
         YieldDuringToolExecution = false;

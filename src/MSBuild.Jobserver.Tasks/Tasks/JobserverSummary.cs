@@ -59,8 +59,18 @@ public sealed class JobserverSummary : Task
             return ForwardToEntryProcess();
         }
 
+        if (!EntryProject.Is(ProjectFullPath, StartupDirectory))
+        {
+            return true;
+        }
+
+        if (!ReturnReport)
+        {
+            ProjectJobserverSettings.MarkSummaryLogged();
+        }
+
         var owner = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine);
-        if (owner is null || owner.Handle.Mode == BuildJobserverMode.None || !EntryProject.Is(ProjectFullPath, StartupDirectory))
+        if (owner is null || owner.Handle.Mode == BuildJobserverMode.None)
         {
             return true;
         }
@@ -203,6 +213,7 @@ public sealed class JobserverSummary : Task
         {
             if (EntryProject.Same(ProjectFullPath, Rendezvous.EntryProject(BuildEngine)))
             {
+                ProjectJobserverSettings.MarkSummaryLogged();
                 foreach (var item in Rendezvous.Summarize(BuildEngine, ProjectFullPath, TraceFile, ReportFile))
                 {
                     SummaryLine.FromItem(item).Log(Log);

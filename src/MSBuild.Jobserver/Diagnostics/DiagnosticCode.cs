@@ -129,6 +129,8 @@ public static class DiagnosticCode
     public const string InheritedDisabled = "JOBS0032";
     /// <summary>JOBS0033: The build created its own pool.</summary>
     public const string PoolCreated = "JOBS0033";
+    /// <summary>JOBS0035: A tool of the entry project runs after the end-of-build summary, which leaves it out.</summary>
+    public const string ToolAfterSummary = "JOBS0035";
     /// <summary>JOBS0090: A command only asks its tool (a query): it runs without a token.</summary>
     public const string QueryRunsAtOnce = "JOBS0090";
 
