@@ -29,7 +29,7 @@ public sealed class FindEntryProject : Task
     public override bool Execute()
     {
         EntryProject = EntryProcess.EntryProject.Find(StartupDirectory) ?? "";
-        Handle = BuildJobserverOwner.Current((IBuildEngine4)BuildEngine)?.Handle.ToItem();
+        Handle = BuildEngine is IBuildEngine4 engine ? BuildJobserverOwner.Current(engine)?.Handle.ToItem() : null;
         return true;
     }
 }
