@@ -35,7 +35,7 @@ internal sealed record JobserverToolSpec(string Name, MakeflagsForm Form)
 /// package's tasks are not marked thread-safe: marking them would need this carried in the per-project
 /// TaskEnvironment instead (MultiThreadedModeTests guards it).
 /// </remarks>
-internal sealed class ProjectJobserverSettings
+internal sealed record ProjectJobserverSettings
 {
     /// <summary>The variable that carries the settings within the project.</summary>
     public const string VariableName = "MSBUILD_JOBSERVER_PROJECT";
@@ -88,11 +88,7 @@ internal sealed class ProjectJobserverSettings
     {
         if (Current() is { } current)
         {
-            new ProjectJobserverSettings
-            {
-                Enabled = current.Enabled, Slots = current.Slots, UserScope = current.UserScope, MinFreeMemoryMiB = current.MinFreeMemoryMiB,
-                Tools = current.Tools, ProjectName = current.ProjectName, LongWaitSeconds = current.LongWaitSeconds, SummaryLogged = true,
-            }.Register();
+            (current with { SummaryLogged = true }).Register();
         }
     }
 
