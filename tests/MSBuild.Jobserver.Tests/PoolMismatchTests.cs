@@ -56,13 +56,13 @@ public sealed class PoolMismatchTests
     {
         var handle = new BuildJobserverHandle { Nonce = "n1", Mode = BuildJobserverMode.Owned, Slots = 2, PoolPath = "/tmp/p/fifo", OwnerProcessId = 42 };
         var item = handle.ToItem();
-        item.SetMetadata(Rendezvous.EntryProjectMetadata, "/src/all.proj");
+        item.SetMetadata(HandleItem.EntryProjectMetadata, "/src/all.proj");
 
         var back = item.ToHandle();
 
         Assert.AreEqual("n1", back.Nonce);
         Assert.AreEqual(2, back.Slots);
         Assert.AreEqual("/tmp/p/fifo", back.PoolPath);
-        Assert.AreEqual("/src/all.proj", item.GetMetadata(Rendezvous.EntryProjectMetadata));
+        Assert.AreEqual("/src/all.proj", item.GetMetadata(HandleItem.EntryProjectMetadata));
     }
 }

@@ -10,6 +10,12 @@ namespace MSBuild.Jobserver.Tasks.EveryNode;
 /// <summary>The build's pool as the item the rendezvous hands every node, and back.</summary>
 internal static class HandleItem
 {
+    /// <summary>The metadata naming the entry project beside the pool, so a worker that asked for the pool need not ask again.</summary>
+    public const string EntryProjectMetadata = "EntryProject";
+
+    /// <summary>Whether <paramref name="item"/> is a handle (it has a mode), not another answer of the rendezvous.</summary>
+    public static bool IsHandle(ITaskItem item) => item.GetMetadata(nameof(BuildJobserverHandle.Mode)).Length > 0;
+
     /// <summary>The handle as the rendezvous target returns it.</summary>
     public static ITaskItem ToItem(this BuildJobserverHandle handle)
     {

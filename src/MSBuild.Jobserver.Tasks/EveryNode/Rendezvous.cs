@@ -36,9 +36,6 @@ internal static class Rendezvous
     // The handle that came with the entry project's answer, for the first tool of a worker that asked that first.
     private const string KnownHandleKey = "MSBuild.Jobserver.KnownHandle";
 
-    /// <summary>The handle item's metadata naming the entry project, so a worker that asked for the pool need not ask again.</summary>
-    public const string EntryProjectMetadata = "EntryProject";
-
     /// <summary>The rendezvous project shipped beside the task assembly (tasks/rendezvous/dirs.proj).</summary>
     public static string ProjectPath { get; } = Path.GetFullPath(Path.Combine(
         Path.GetDirectoryName(typeof(Rendezvous).Assembly.Location) ?? ".", "..", "rendezvous", "dirs.proj"));
@@ -53,13 +50,14 @@ internal static class Rendezvous
         // through the scheduler (about a third of the package's cost in a no-op build). Worker nodes, and -mt's
         // TaskHosts (which look like them), must ask MSBuild; the target then returns this same owner's handle.
         var request = new OwnerRequest(settings.Slots, settings.UserScope, settings.MinFreeMemoryMiB);
-        if (!ProcessInfo.IsWorkerNode && engine is IBuildEngine4 engine4)
+        var engine4 = engine as IBuildEngine4;
+        if (!ProcessInfo.IsWorkerNode && engine4 is not null)
         {
             return BuildJobserverOwner.GetOrCreate(engine4, log, request, Environment.GetEnvironmentVariable, blame: null).Handle;
         }
 
         // The pool the entry process would hand this request anyway, with nothing to warn about: no second trip.
-        if (engine is IBuildEngine4 asked && asked.GetRegisteredTaskObject(KnownHandleKey, RegisteredTaskObjectLifetime.Build) is ITaskItem known
+        if (engine4?.GetRegisteredTaskObject(KnownHandleKey, RegisteredTaskObjectLifetime.Build) is ITaskItem known
             && known.ToHandle() is var knownHandle && BuildJobserverOwner.Mismatch(knownHandle, request) is null)
         {
             return knownHandle;
@@ -78,9 +76,9 @@ internal static class Rendezvous
         }
 
         // One trip through the scheduler per worker node: the summary's question rides on the pool's answer.
-        if (engine is IBuildEngine4 worker)
+        if (engine4 is not null)
         {
-            RememberEntryProject(worker, items[0].GetMetadata(EntryProjectMetadata));
+            RememberEntryProject(engine4, items[0].GetMetadata(HandleItem.EntryProjectMetadata));
         }
 
         return items[0].ToHandle();
@@ -102,8 +100,8 @@ internal static class Rendezvous
         var entry = "";
         foreach (var item in items)
         {
-            // The handle is the item with a Mode; the other, if any, names the entry project.
-            if (item.GetMetadata(nameof(BuildJobserverHandle.Mode)).Length > 0)
+            // The handle is one item; the other, if any, names the entry project.
+            if (HandleItem.IsHandle(item))
             {
                 engine4.RegisterTaskObject(KnownHandleKey, item, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
             }

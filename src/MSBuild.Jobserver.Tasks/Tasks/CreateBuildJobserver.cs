@@ -36,7 +36,7 @@ public sealed class CreateBuildJobserver : Task
         var owner = BuildJobserverOwner.GetOrCreate((IBuildEngine4)BuildEngine, Log,
             new OwnerRequest(Slots, string.Equals(Scope, "User", StringComparison.OrdinalIgnoreCase), MinFreeMemoryMiB), Environment.GetEnvironmentVariable, blame);
         Handle = owner.Handle.ToItem();
-        Handle.SetMetadata(Rendezvous.EntryProjectMetadata, blame ?? "");
+        Handle.SetMetadata(HandleItem.EntryProjectMetadata, blame ?? "");
         return !Log.HasLoggedErrors;
     }
 }
