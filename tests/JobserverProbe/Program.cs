@@ -19,6 +19,8 @@ using MSBuild.Jobserver.Protocol;
 //   probe hold-tool <dir> <dev:ino> <size> <program> [args]  as a node: take a token, start the program sharing its lease,
 //                                                        print STARTED <pid>, then hold it until killed
 //   probe free-pair <command>                           prints the descriptor pair Exec would open the pool on for <command>
+//   probe load-in-background                            prints whether Mono.Unix is loaded before PoolPlatform.LoadInBackground
+//                                                        and within 10 s after it, on another thread (BEFORE=… AFTER=…)
 //   probe chaos <dir> <dev:ino> <size> <rounds> <barrier dir> <index> <count> <seed> <log dir>
 //                                                        as a node: random holds, extras, killed tools, outliving helpers
 //                                                        and over-returns; prints lost=<n> over=<n> problems=<n>
@@ -33,6 +35,7 @@ return args[0] switch
     "give-back" => LedgerProbe.GiveBack(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5], int.Parse(args[6], CultureInfo.InvariantCulture), int.Parse(args[7], CultureInfo.InvariantCulture)),
     "hold-tool" => LedgerProbe.HoldTool(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], args.Skip(5).ToArray()),
     "free-pair" => FreePair(args[1]),
+    "load-in-background" => LoadInBackground(),
     "chaos" => ChaosProbe.Run(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture), args[5],
         int.Parse(args[6], CultureInfo.InvariantCulture), int.Parse(args[7], CultureInfo.InvariantCulture), int.Parse(args[8], CultureInfo.InvariantCulture), args[9]),
     _ => 2,
@@ -157,6 +160,22 @@ static int Platform()
 static int FreePair(string command)
 {
     Console.WriteLine(MSBuild.Jobserver.Commands.CommandDescriptors.FreePair(command) is { } pair ? pair.Read + "," + pair.Write : "none");
+    return 0;
+}
+
+static int LoadInBackground()
+{
+    static bool Loaded() => AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "Mono.Unix");
+    var before = Loaded();
+    PoolPlatform.LoadInBackground();
+    PoolPlatform.LoadInBackground();
+    var clock = Stopwatch.StartNew();
+    while (!Loaded() && clock.Elapsed < TimeSpan.FromSeconds(10))
+    {
+        Thread.Sleep(5);
+    }
+
+    Console.WriteLine("BEFORE=" + before + " AFTER=" + Loaded());
     return 0;
 }
 

@@ -1,32 +1,25 @@
 namespace MSBuild.Jobserver.Tests;
 
-/// <summary>A machine where Mono.Unix's native helper cannot load (osx-arm64, musl): simulated by deleting it.</summary>
+/// <summary>
+/// Loading the platform layer: a machine where Mono.Unix's native helper cannot load (osx-arm64, musl), simulated by
+/// deleting it, and the background load a worker node starts from its first ConfigureJobserver.
+/// </summary>
 [TestClass]
 public sealed class PlatformTests
 {
     [TestMethod]
     public void MissingHelperLibraryIsReportedAsPlatformUnsupported()
     {
-        var copy = TestSupport.NewTempDirectory("noposix");
+        var copy = CopyProbe("noposix");
         try
         {
-            var probeDir = Path.GetDirectoryName(TestSupport.ProbeDll)!;
-            foreach (var file in Directory.GetFiles(probeDir, "*", SearchOption.AllDirectories))
-            {
-                var target = Path.Combine(copy, Path.GetRelativePath(probeDir, file));
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-            }
-
             var probe = Path.Combine(copy, Path.GetFileName(TestSupport.ProbeDll));
             var normal = TestSupport.Run("dotnet", new[] { probe, "platform" });
             Assert.AreEqual(0, normal.ExitCode, normal.ToString());
             StringAssert.Contains(normal.Stdout, "Validate FifoMissing");
             StringAssert.Contains(normal.Stdout, "Create OK");
 
-            var helpers = Directory.GetFiles(copy, "libMono.Unix.*", SearchOption.AllDirectories);
-            Assert.IsNotEmpty(helpers);
-            Array.ForEach(helpers, File.Delete);
+            DeleteHelperLibrary(copy);
             var broken = TestSupport.Run("dotnet", new[] { probe, "platform" });
             Assert.AreEqual(0, broken.ExitCode, broken.ToString());
             StringAssert.Contains(broken.Stdout, "Validate PlatformUnsupported");
@@ -37,5 +30,51 @@ public sealed class PlatformTests
         {
             Directory.Delete(copy, recursive: true);
         }
+    }
+
+    [TestMethod]
+    public void TheBackgroundLoadLoadsMonoUnixOnAnotherThreadAndSurvivesAMissingHelper()
+    {
+        var normal = TestSupport.Run("dotnet", new[] { TestSupport.ProbeDll, "load-in-background" });
+        Assert.AreEqual(0, normal.ExitCode, normal.ToString());
+        Assert.AreEqual("BEFORE=False AFTER=True", normal.Stdout.Trim(), "a fresh process has no Mono.Unix until the background load brings it in");
+
+        // Without the native helper the load fails on a thread-pool thread: that must not end the process (it would end
+        // MSBuild's worker node), and the platform still reports the failure where it is used.
+        var copy = CopyProbe("nobackground");
+        try
+        {
+            DeleteHelperLibrary(copy);
+            var probe = Path.Combine(copy, Path.GetFileName(TestSupport.ProbeDll));
+            var broken = TestSupport.Run("dotnet", new[] { probe, "load-in-background" });
+            Assert.AreEqual(0, broken.ExitCode, broken.ToString());
+            StringAssert.StartsWith(broken.Stdout.Trim(), "BEFORE=False");
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    // The probe and everything beside it, in a directory of its own that a test may break.
+    private static string CopyProbe(string name)
+    {
+        var copy = TestSupport.NewTempDirectory(name);
+        var probeDir = Path.GetDirectoryName(TestSupport.ProbeDll)!;
+        foreach (var file in Directory.GetFiles(probeDir, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(probeDir, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        return copy;
+    }
+
+    private static void DeleteHelperLibrary(string copy)
+    {
+        var helpers = Directory.GetFiles(copy, "libMono.Unix.*", SearchOption.AllDirectories);
+        Assert.IsNotEmpty(helpers);
+        Array.ForEach(helpers, File.Delete);
     }
 }

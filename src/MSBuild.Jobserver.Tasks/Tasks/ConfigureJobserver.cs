@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using MSBuild.Jobserver.Diagnostics;
+using MSBuild.Jobserver.Platform;
 using MSBuild.Jobserver.Pools;
 using MSBuild.Jobserver.Tasks.Diagnostics;
 using MSBuild.Jobserver.Tasks.EntryProcess;
@@ -71,6 +72,11 @@ public sealed class ConfigureJobserver : Task
         if (enabled && BuildEngine is IBuildEngine4 engine)
         {
             EarlyPool.StartIfNeeded(engine, slots, userScope, Environment.GetEnvironmentVariable);
+        }
+
+        if (enabled && ProcessInfo.IsWorkerNode)
+        {
+            PoolPlatform.LoadInBackground();
         }
 
         return true;

@@ -21,6 +21,8 @@ public static class PoolPlatform
     private static readonly Lazy<IPoolPlatform> Chosen = new(() =>
         RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? new WindowsPoolPlatform() : new PosixPoolPlatform());
 
+    private static int _loadStarted;
+
     /// <summary>
     /// Linux: another process's descriptors can be reopened by path (<c>/proc/PID/fd/N</c>), and /proc can be scanned.
     /// The chosen platform answers even where it cannot work (POSIX without its helper library): the validation that
@@ -83,6 +85,31 @@ public static class PoolPlatform
     /// <paramref name="pipes"/> inheritably and so keep a parent make waiting; empty where they cannot be found.
     /// </summary>
     public static IReadOnlyList<PipeHolder> LingeringPipeHolders(IReadOnlyCollection<PipeIdentity> pipes) => Current.LingeringPipeHolders(pipes);
+
+    /// <summary>
+    /// Loads this process's platform layer (on POSIX, Mono.Unix and its native library) on a thread-pool thread, once per
+    /// process, so that the first connection to the pool does not pay for it; a worker node starts with none loaded. A
+    /// failure here is ignored: the first real call meets it again and reports it.
+    /// </summary>
+    public static void LoadInBackground()
+    {
+        if (Interlocked.Exchange(ref _loadStarted, 1) != 0)
+        {
+            return;
+        }
+
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            // Nothing may escape a thread-pool thread (it would end MSBuild); the real call reports what this meets.
+            try
+            {
+                _ = Current;
+            }
+            catch (Exception)
+            {
+            }
+        });
+    }
 
     /// <summary>This process's platform, chosen on first use; POSIX checks that its helper library loads (JobserverException otherwise).</summary>
     internal static IPoolPlatform Current
