@@ -20,7 +20,7 @@ using MSBuild.Jobserver.Protocol;
 //                                                        print STARTED <pid>, then hold it until killed
 //   probe free-pair <command>                           prints the descriptor pair Exec would open the pool on for <command>
 //   probe load-in-background                            prints whether Mono.Unix is loaded before PoolPlatform.LoadInBackground
-//                                                        and within 10 s after it, on another thread (BEFORE=… AFTER=…)
+//                                                        and within 10 s after it, and on which thread (BEFORE=… AFTER=… THREAD=…)
 //   probe chaos <dir> <dev:ino> <size> <rounds> <barrier dir> <index> <count> <seed> <log dir>
 //                                                        as a node: random holds, extras, killed tools, outliving helpers
 //                                                        and over-returns; prints lost=<n> over=<n> problems=<n>
@@ -167,6 +167,14 @@ static int LoadInBackground()
 {
     static bool Loaded() => AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "Mono.Unix");
     var before = Loaded();
+    var loadingThread = -1;
+    AppDomain.CurrentDomain.AssemblyLoad += (_, e) =>
+    {
+        if (e.LoadedAssembly.GetName().Name == "Mono.Unix")
+        {
+            loadingThread = Environment.CurrentManagedThreadId;
+        }
+    };
     PoolPlatform.LoadInBackground();
     PoolPlatform.LoadInBackground();
     var clock = Stopwatch.StartNew();
@@ -175,7 +183,8 @@ static int LoadInBackground()
         Thread.Sleep(5);
     }
 
-    Console.WriteLine("BEFORE=" + before + " AFTER=" + Loaded());
+    var thread = loadingThread == -1 ? "none" : loadingThread == Environment.CurrentManagedThreadId ? "caller" : "other";
+    Console.WriteLine("BEFORE=" + before + " AFTER=" + Loaded() + " THREAD=" + thread);
     return 0;
 }
 

@@ -37,7 +37,7 @@ public sealed class PlatformTests
     {
         var normal = TestSupport.Run("dotnet", new[] { TestSupport.ProbeDll, "load-in-background" });
         Assert.AreEqual(0, normal.ExitCode, normal.ToString());
-        Assert.AreEqual("BEFORE=False AFTER=True", normal.Stdout.Trim(), "a fresh process has no Mono.Unix until the background load brings it in");
+        Assert.AreEqual("BEFORE=False AFTER=True THREAD=other", normal.Stdout.Trim(), "a fresh process has no Mono.Unix until the background load brings it in, on a thread of its own");
 
         // Without the native helper the load fails on a thread-pool thread: that must not end the process (it would end
         // MSBuild's worker node), and the platform still reports the failure where it is used.
