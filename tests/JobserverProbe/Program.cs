@@ -172,13 +172,15 @@ static int LoadInBackground()
     {
         if (e.LoadedAssembly.GetName().Name == "Mono.Unix")
         {
-            loadingThread = Environment.CurrentManagedThreadId;
+            Volatile.Write(ref loadingThread, Environment.CurrentManagedThreadId);
         }
     };
     PoolPlatform.LoadInBackground();
     PoolPlatform.LoadInBackground();
+
+    // Wait for the load event itself: the assembly can be listed before its handler has run.
     var clock = Stopwatch.StartNew();
-    while (!Loaded() && clock.Elapsed < TimeSpan.FromSeconds(10))
+    while (Volatile.Read(ref loadingThread) == -1 && clock.Elapsed < TimeSpan.FromSeconds(10))
     {
         Thread.Sleep(5);
     }

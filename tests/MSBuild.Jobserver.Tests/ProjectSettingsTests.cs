@@ -11,56 +11,49 @@ namespace MSBuild.Jobserver.Tests;
 [TestClass]
 public sealed class ProjectSettingsTests
 {
+    // The settings live in this process's environment: each test puts back what was there.
+    private string? _saved;
+
+    [TestInitialize]
+    public void SaveSettings() => _saved = Environment.GetEnvironmentVariable(ProjectJobserverSettings.VariableName);
+
+    [TestCleanup]
+    public void RestoreSettings() => Environment.SetEnvironmentVariable(ProjectJobserverSettings.VariableName, _saved);
+
     /// <summary>Marking the summary as logged keeps every other setting, a project name holding the separator included.</summary>
     [TestMethod]
     public void TheSummaryMarkKeepsEveryOtherSetting()
     {
-        var before = Environment.GetEnvironmentVariable(ProjectJobserverSettings.VariableName);
-        try
+        var task = new ConfigureJobserver
         {
-            var task = new ConfigureJobserver
-            {
-                BuildEngine = new RecordingBuildEngine(),
-                Slots = "3",
-                Scope = "User",
-                MinFreeMemory = "512M",
-                LongWaitSeconds = "7.5",
-                ProjectName = "odd|name",
-                Tools = new[] { new TaskItem("cargo"), new TaskItem("ninja", new Dictionary<string, string> { ["MakeflagsForm"] = "fifo" }) },
-            };
-            Assert.IsTrue(task.Execute());
-            var configured = ProjectJobserverSettings.Current()!;
-            Assert.IsFalse(configured.SummaryLogged);
+            BuildEngine = new RecordingBuildEngine(),
+            Slots = "3",
+            Scope = "User",
+            MinFreeMemory = "512M",
+            LongWaitSeconds = "7.5",
+            ProjectName = "odd|name",
+            Tools = new[] { new TaskItem("cargo"), new TaskItem("ninja", new Dictionary<string, string> { ["MakeflagsForm"] = "fifo" }) },
+        };
+        Assert.IsTrue(task.Execute());
+        var configured = ProjectJobserverSettings.Current()!;
+        Assert.IsFalse(configured.SummaryLogged);
 
-            ProjectJobserverSettings.MarkSummaryLogged();
+        ProjectJobserverSettings.MarkSummaryLogged();
 
-            var marked = ProjectJobserverSettings.Current()!;
-            Assert.IsTrue(marked.SummaryLogged);
-            Assert.AreEqual((configured.Enabled, configured.Slots, configured.UserScope, configured.MinFreeMemoryMiB, configured.LongWaitSeconds, configured.ProjectName),
-                (marked.Enabled, marked.Slots, marked.UserScope, marked.MinFreeMemoryMiB, marked.LongWaitSeconds, marked.ProjectName));
-            Assert.AreEqual((3, true, 512L, 7.5, "odd|name"), (marked.Slots, marked.UserScope, marked.MinFreeMemoryMiB, marked.LongWaitSeconds, marked.ProjectName));
-            CollectionAssert.AreEqual(configured.Tools.ToList(), marked.Tools.ToList());
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(ProjectJobserverSettings.VariableName, before);
-        }
+        var marked = ProjectJobserverSettings.Current()!;
+        Assert.IsTrue(marked.SummaryLogged);
+        Assert.AreEqual((configured.Enabled, configured.Slots, configured.UserScope, configured.MinFreeMemoryMiB, configured.LongWaitSeconds, configured.ProjectName),
+            (marked.Enabled, marked.Slots, marked.UserScope, marked.MinFreeMemoryMiB, marked.LongWaitSeconds, marked.ProjectName));
+        Assert.AreEqual((3, true, 512L, 7.5, "odd|name"), (marked.Slots, marked.UserScope, marked.MinFreeMemoryMiB, marked.LongWaitSeconds, marked.ProjectName));
+        CollectionAssert.AreEqual(configured.Tools.ToList(), marked.Tools.ToList());
     }
 
     /// <summary>Where ConfigureJobserver did not run there is nothing to mark: no settings appear.</summary>
     [TestMethod]
     public void NothingIsMarkedWhereNoSettingsWereRecorded()
     {
-        var before = Environment.GetEnvironmentVariable(ProjectJobserverSettings.VariableName);
-        try
-        {
-            Environment.SetEnvironmentVariable(ProjectJobserverSettings.VariableName, null);
-            ProjectJobserverSettings.MarkSummaryLogged();
-            Assert.IsNull(ProjectJobserverSettings.Current());
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(ProjectJobserverSettings.VariableName, before);
-        }
+        Environment.SetEnvironmentVariable(ProjectJobserverSettings.VariableName, null);
+        ProjectJobserverSettings.MarkSummaryLogged();
+        Assert.IsNull(ProjectJobserverSettings.Current());
     }
 }
