@@ -16,13 +16,15 @@ namespace MSBuild.Jobserver.Pools;
 /// </summary>
 /// <remarks>
 /// A directory appears under its final name already locked: it is made as <c>.new-…</c>, locked, then renamed, so a
-/// sweep never sees a live directory without its lock. Sweeps and creations in the same parent never fail one
+/// sweep never sees a live directory without its lock; it leaves the same way, renamed to <c>.closing-…</c> before it
+/// is emptied (see <see cref="Dispose"/>). Sweeps and creations in the same parent never fail one
 /// another: whatever vanishes under a sweep was being removed by someone else.
 /// </remarks>
 public sealed class PoolDirectory : IDisposable
 {
     private const string BuildPrefix = "build-";
     private const string NewPrefix = ".new-";
+    private const string ClosingPrefix = ".closing-";
     private const string OwnerLockName = "owner.lock";
     private const string LeasePrefix = "lease-";
     private const string PendingLeasePrefix = ".pending-";
@@ -141,9 +143,15 @@ public sealed class PoolDirectory : IDisposable
     public IReadOnlyList<string> RecoveredRecords(string tag = "") => Files(RecoveredPrefix + TagPart(tag) + "*" + JournalSuffix);
 
     /// <summary>
-    /// Removes everything in the directory and the directory itself, retrying briefly for a node that writes its last
-    /// record meanwhile (a Ctrl+C stop); the owner's lock goes last. A view (<see cref="Open"/>) removes nothing.
+    /// Removes everything in the directory and the directory itself; the owner's lock goes last. A view
+    /// (<see cref="Open"/>) removes nothing.
     /// </summary>
+    /// <remarks>
+    /// After a Ctrl+C the entry process closes the pool while worker nodes may still write their last records (a
+    /// journal line, a lease, the ledger's lock), and each of those creates its file anew by name. So the directory is
+    /// renamed first: from then on every such name leads nowhere and nothing new can appear in it. Where the rename
+    /// fails (Windows, while files in it are open), it is emptied in place, retrying briefly for a late writer.
+    /// </remarks>
     public void Dispose()
     {
         var ownerLock = Interlocked.Exchange(ref _ownerLock, null);
@@ -153,6 +161,8 @@ public sealed class PoolDirectory : IDisposable
         }
 
         var platform = Platform;
+        var closing = ClosingPath(Path);
+        var path = platform.TryRename(Path, closing) ? closing : Path;
         for (var attempt = 0; attempt < 6; attempt++)
         {
             if (attempt > 0)
@@ -160,14 +170,14 @@ public sealed class PoolDirectory : IDisposable
                 Thread.Sleep(50);
             }
 
-            RemoveContents(platform, Path, keep: OwnerLockName);
-            if (EntriesOf(Path).All(e => System.IO.Path.GetFileName(e) == OwnerLockName))
+            RemoveContents(platform, path, keep: OwnerLockName);
+            if (EntriesOf(path).All(e => System.IO.Path.GetFileName(e) == OwnerLockName))
             {
                 break;
             }
         }
 
-        RemoveLockedDirectory(platform, Path, ownerLock);
+        RemoveLockedDirectory(platform, path, ownerLock);
     }
 
     /// <summary>
@@ -182,6 +192,7 @@ public sealed class PoolDirectory : IDisposable
             try
             {
                 if (name.StartsWith(prefix + BuildPrefix, StringComparison.Ordinal)
+                    || name.StartsWith(ClosingPrefix + prefix + BuildPrefix, StringComparison.Ordinal)
                     || (name.StartsWith(NewPrefix + prefix, StringComparison.Ordinal) && IsOlderThan(entry, AbandonedCreation)))
                 {
                     RemoveIfUnlocked(platform, entry);
@@ -333,6 +344,10 @@ public sealed class PoolDirectory : IDisposable
             return Array.Empty<string>();
         }
     }
+
+    // Beside the build's directory, under a name no node looks for; a sweep removes it once its lock is free.
+    private static string ClosingPath(string path) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, ClosingPrefix + System.IO.Path.GetFileName(path));
 
     private static bool IsOlderThan(string path, TimeSpan age) =>
         DateTime.UtcNow - Directory.GetLastWriteTimeUtc(path) > age;
