@@ -150,7 +150,8 @@ public sealed class PoolDirectory : IDisposable
     /// After a Ctrl+C the entry process closes the pool while worker nodes may still write their last records (a
     /// journal line, a lease, the ledger's lock), and each of those creates its file anew by name. So the directory is
     /// renamed first: from then on every such name leads nowhere and nothing new can appear in it. Where the rename
-    /// fails (Windows, while files in it are open), it is emptied in place, retrying briefly for a late writer.
+    /// is refused (Windows may refuse it while files in it are open), it is emptied in place, retrying briefly for a
+    /// late writer.
     /// </remarks>
     public void Dispose()
     {
